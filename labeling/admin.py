@@ -1,0 +1,33 @@
+from django.contrib import admin
+
+from labeling.models import ImportJob, Item, Label, Project
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "scale_min", "scale_max", "labels_per_item", "created_at")
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ("name", "slug")
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "project", "split", "query", "adjudicated_score")
+    list_filter = ("project", "split")
+    search_fields = ("external_id", "query")
+    list_select_related = ("project",)
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ("item", "annotator", "score", "created_at", "updated_at")
+    list_filter = ("item__project", "annotator")
+    raw_id_fields = ("item",)
+    list_select_related = ("item", "annotator")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ("file_name", "project", "status", "items_imported", "labels_imported", "created_at")
+    list_filter = ("status", "project")
+    readonly_fields = ("errors",)

@@ -1,0 +1,145 @@
+"""Projects (rubric + scale), their items and the human labels on them."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+
+SPLITS = ("train", "dev", "test")
+
+
+def split_for(external_id: str) -> str:
+    """A stable split from the external id alone, so a re-import keeps every item where it was.
+
+    70% train, 15% dev, 15% test.
+    """
+    bucket = int.from_bytes(hashlib.sha256(external_id.encode("utf-8")).digest()[:8], "big") % 100
+    if bucket < 70:
+        return "train"
+    if bucket < 85:
+        return "dev"
+    return "test"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    rubric = models.TextField(help_text="What the judge and the annotators score, in words.")
+    scale_min = models.SmallIntegerField(default=1)
+    scale_max = models.SmallIntegerField(default=5)
+    scale_descriptions = models.JSONField(
+        default=dict, blank=True, help_text='What each point of the scale means: {"1": "…", "2": "…"}.'
+    )
+    guardrail_text = models.TextField(
+        blank=True,
+        default=(
+            "Keep the scale and the output format exactly as they are. Never copy example-specific "
+            "keywords, user names or verbatim document phrases into the prompt."
+        ),
+    )
+    labels_per_item = models.PositiveSmallIntegerField(default=1)
+    rationale_min_length = models.PositiveSmallIntegerField(default=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(scale_max__gt=models.F("scale_min")), name="scale_not_empty")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("labeling:project", args=[self.slug])
+
+    @property
+    def scale_points(self) -> list[int]:
+        return list(range(self.scale_min, self.scale_max + 1))
+
+    def scale_rows(self) -> list[tuple[int, str]]:
+        return [(point, self.scale_descriptions.get(str(point), "")) for point in self.scale_points]
+
+    def clean(self) -> None:
+        if self.scale_min is not None and self.scale_max is not None and self.scale_max <= self.scale_min:
+            raise ValidationError({"scale_max": "The top of the scale must be above its bottom."})
+
+
+class Item(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255)
+    query = models.TextField()
+    document = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
+    split = models.CharField(max_length=5, choices=[(s, s) for s in SPLITS], db_index=True)
+    # The reviewer's adjudicated score; when it is empty, gold is the median of the labels.
+    adjudicated_score = models.SmallIntegerField(null=True, blank=True)
+    adjudication_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_external_id")
+        ]
+        indexes = [models.Index(fields=["project", "split"])]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.query[:60]}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.split:
+            self.split = split_for(self.external_id)
+        super().save(*args, **kwargs)
+
+
+class Label(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="labels")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="labels")
+    score = models.SmallIntegerField()
+    rationale = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_label_per_annotator")]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} → {self.score} on item {self.item_id}"
+
+
+class ImportJob(models.Model):
+    """One upload from the browser, imported in the background by a worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    file_name = models.CharField(max_length=255)
+    stored_path = models.CharField(max_length=500)
+    options = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    items_imported = models.PositiveIntegerField(default=0)
+    labels_imported = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import of {self.file_name} into {self.project} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
