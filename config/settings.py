@@ -80,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "labeling.roles.roles_context",
             ],
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]
@@ -89,7 +90,6 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A worker and the web process share the file: wait on a lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -109,7 +109,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "static"  # collectstatic target for production
+STATIC_ROOT.mkdir(exist_ok=True)
 # Serve straight from static/ so the embedded default needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
 

@@ -15,7 +15,9 @@ class ModelEndpoint(models.Model):
     """A named LLM. The API key is never stored: only the name of the environment variable holding it."""
 
     name = models.CharField(max_length=100, unique=True)
-    model = models.CharField(max_length=200, help_text='A DSPy/LiteLLM model string, e.g. "openai/gpt-4.1-mini".')
+    model = models.CharField(
+        max_length=200, help_text='A DSPy/LiteLLM model string, e.g. "openai/gpt-4.1-mini".'
+    )
     api_base = models.URLField(blank=True)
     api_key_env = models.CharField(
         max_length=100, blank=True, help_text="Name of the environment variable that holds the API key."
@@ -50,7 +52,9 @@ class PromptVersion(models.Model):
     target_model = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="prompt_versions")
     instructions = models.TextField()
     demos = models.JSONField(default=list, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
     origin = models.CharField(max_length=100, default="hand-written")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

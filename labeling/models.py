@@ -48,7 +48,9 @@ class Project(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(scale_max__gt=models.F("scale_min")), name="scale_not_empty")
+            models.CheckConstraint(
+                condition=models.Q(scale_max__gt=models.F("scale_min")), name="scale_not_empty"
+            )
         ]
 
     def __str__(self) -> str:

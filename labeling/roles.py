@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models.signals import post_migrate
 
 ANNOTATOR, REVIEWER, LEAD = "annotator", "reviewer", "lead"
 ROLES = (ANNOTATOR, REVIEWER, LEAD)
+FLYWHEEL_APPS = ("labeling", "judging", "optimizer")
 # A reviewer may also label and a lead may do everything a reviewer does.
 _RANK = {role: rank for rank, role in enumerate(ROLES)}
 
@@ -68,6 +69,9 @@ def roles_context(request) -> dict:
 def _create_groups(sender, **kwargs) -> None:
     for role in ROLES:
         Group.objects.get_or_create(name=role)
+    # Leads who are also staff manage every Flywheel model in the admin.
+    lead = Group.objects.get(name=LEAD)
+    lead.permissions.set(Permission.objects.filter(content_type__app_label__in=FLYWHEEL_APPS))
 
 
 def connect_signals() -> None:

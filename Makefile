@@ -1,0 +1,37 @@
+# Two commands on a fresh machine with only python3: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install demo test test-quick bench lint clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+# Migrates, seeds the demo project, serves the app on 127.0.0.1:8000 and a Celery worker. Ctrl-C stops both.
+demo: install
+	$(BIN)/python manage.py demo
+
+# The whole suite. With DATABASE_URL and CELERY_BROKER_URL set it runs on those services;
+# with REQUIRE_SERVICES=1 a missing service fails the run instead of being skipped.
+test: install
+	$(BIN)/pytest
+
+# The quick part alone: no browser, no worker processes, no fault injection.
+test-quick: install
+	$(BIN)/pytest -m "not e2e and not services and not slow"
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,23 @@
+"""Test overrides: a separate folder, queue and SQLite file, so tests never touch a running demo."""
+
+from config.settings import *  # noqa: F403
+from config.settings import CELERY_BROKER_URL, DATABASES, VAR_DIR
+
+TEST_VAR_DIR = VAR_DIR / "test"
+TEST_VAR_DIR.mkdir(parents=True, exist_ok=True)
+UPLOAD_DIR = TEST_VAR_DIR / "uploads"
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    (TEST_VAR_DIR / "broker").mkdir(exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(TEST_VAR_DIR / "broker"),
+        "data_folder_out": str(TEST_VAR_DIR / "broker"),
+        "store_processed": False,
+    }
+CELERY_TASK_DEFAULT_QUEUE = "flywheel-test"
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(TEST_VAR_DIR / "test.sqlite3")}
+
+# Hashing passwords slowly protects users, not test fixtures.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,130 @@
+"""The demo project: generated items and labels, sim model endpoints, a hand-written baseline prompt,
+and three accounts. Seeding is idempotent: a second run changes nothing."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from judging.models import ModelEndpoint, PromptVersion
+from labeling import demo_data
+from labeling.models import Item, Label, Project, split_for
+from labeling.roles import ANNOTATOR, LEAD, REVIEWER, user_grant_role
+
+DEMO_SLUG = "web-relevance-demo"
+# The two extra annotators exist so that the demo has human–human disagreement to show.
+DEMO_LABELERS = ("annotator", "annotator2", "annotator3")
+SIM_ENDPOINTS = {
+    "sim/judge-small": "Simulated small judge: many failure modes, high malformed rate.",
+    "sim/judge-large": "Simulated large judge: few failure modes.",
+    "sim/reflector": "Simulated reflection/proposal model for optimizer runs.",
+}
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    project: Project
+    items: int
+    labels: int
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: str
+    username: str
+    password: str
+
+
+@transaction.atomic
+def demo_seed(*, seed: int = 7) -> DemoSeed:
+    project, created = Project.objects.get_or_create(
+        slug=DEMO_SLUG,
+        defaults={
+            "name": "Web relevance (demo)",
+            "rubric": demo_data.DEMO_RUBRIC,
+            "scale_min": 1,
+            "scale_max": 5,
+            "scale_descriptions": demo_data.DEMO_SCALE_DESCRIPTIONS,
+            "labels_per_item": 1,
+        },
+    )
+    if created:
+        _seed_items_and_labels(project, seed)
+    for name in SIM_ENDPOINTS:
+        ModelEndpoint.objects.get_or_create(name=name, defaults={"model": name, "concurrency": 16})
+    small = ModelEndpoint.objects.get(name="sim/judge-small")
+    PromptVersion.objects.get_or_create(
+        project=project,
+        target_model=small,
+        origin="hand-written",
+        parent=None,
+        defaults={
+            "instructions": demo_data.BASELINE_JUDGE_INSTRUCTIONS,
+            "status": PromptVersion.Status.DRAFT,
+        },
+    )
+    return DemoSeed(
+        project=project,
+        items=project.items.count(),
+        labels=Label.objects.filter(item__project=project).count(),
+    )
+
+
+def _seed_items_and_labels(project: Project, seed: int) -> None:
+    generated = demo_data.demo_items(seed=seed)
+    Item.objects.bulk_create(
+        Item(
+            project=project,
+            external_id=g.external_id,
+            query=g.query,
+            document=g.document,
+            metadata=g.metadata,
+            split=split_for(g.external_id),
+        )
+        for g in generated
+    )
+    item_ids = dict(project.items.values_list("external_id", "id"))
+    labelers = {name: _labeler(name) for name in DEMO_LABELERS}
+    Label.objects.bulk_create(
+        Label(
+            item_id=item_ids[label.external_id],
+            annotator=labelers[label.annotator],
+            score=label.score,
+            rationale=label.rationale,
+        )
+        for label in demo_data.demo_labels(generated, list(DEMO_LABELERS), seed=seed)
+    )
+
+
+def _labeler(username: str):
+    user, created = get_user_model().objects.get_or_create(username=username)
+    if created:
+        user.set_unusable_password()
+        user.save()
+        user_grant_role(user, ANNOTATOR)
+    return user
+
+
+def demo_accounts_ensure(*, path: Path) -> list[DemoAccount]:
+    """The three demo accounts, with passwords generated on the first run and reused after."""
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    accounts = []
+    for role in (ANNOTATOR, REVIEWER, LEAD):
+        username = role
+        password = saved.get(username) or secrets.token_urlsafe(9)
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        if not user.check_password(password):
+            user.set_password(password)
+        if role == LEAD:
+            user.is_staff = True  # leads manage models in the admin
+        user.save()
+        user_grant_role(user, role)
+        accounts.append(DemoAccount(role=role, username=username, password=password))
+    path.write_text(json.dumps({a.username: a.password for a in accounts}, indent=2))
+    path.chmod(0o600)
+    return accounts

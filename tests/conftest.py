@@ -1,0 +1,90 @@
+"""Named users shared by the tests (an annotator, a reviewer, a lead and an outsider), and the
+service checks: with REQUIRE_SERVICES=1, a missing PostgreSQL or broker fails the run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+from labeling.models import Project
+from labeling.roles import ANNOTATOR, LEAD, REVIEWER, user_grant_role
+
+PASSWORD = "correct horse battery staple"
+
+
+def _require_services() -> None:
+    problems = []
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        problems.append("DATABASE_URL does not point at PostgreSQL")
+    if not settings.CELERY_BROKER_URL.startswith(("redis://", "amqp://")):
+        problems.append("CELERY_BROKER_URL does not point at Redis or RabbitMQ")
+    else:
+        from config.celery import app
+
+        try:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=2)
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the broker is the message
+            problems.append(f"the broker at {settings.CELERY_BROKER_URL} is unreachable: {exc}")
+    if problems:
+        pytest.exit("REQUIRE_SERVICES=1 but " + "; ".join(problems), returncode=3)
+
+
+def pytest_configure(config) -> None:
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        _require_services()
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, *roles: str):
+        user = django_user_model.objects.create_user(username=username, password=PASSWORD)
+        for role in roles:
+            user_grant_role(user, role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def annotator(make_user):
+    return make_user("alice", ANNOTATOR)
+
+
+@pytest.fixture
+def reviewer(make_user):
+    return make_user("bob", REVIEWER)
+
+
+@pytest.fixture
+def lead(make_user):
+    return make_user("carol", LEAD)
+
+
+@pytest.fixture
+def outsider(make_user):
+    """Logged in, but holds no role."""
+    return make_user("mallory")
+
+
+@pytest.fixture
+def project(db):
+    return Project.objects.create(
+        name="Web relevance",
+        slug="web",
+        rubric="How well does the document answer the query?",
+        scale_min=1,
+        scale_max=5,
+        scale_descriptions={"1": "Irrelevant", "5": "Perfect answer"},
+    )
+
+
+@pytest.fixture
+def client_for(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
