@@ -3,6 +3,7 @@ Celery broker on the local filesystem), so `make demo` needs no server."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -16,6 +17,11 @@ VAR_DIR = Path(env_str("FLYWHEEL_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
+
+# Nothing is fetched at run time but the LLM endpoints a user configures: LiteLLM would otherwise
+# download its model price map, and DSPy keeps its disk cache beside the database, not in $HOME.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("DSPY_CACHEDIR", str(VAR_DIR / "dspy_cache"))
 
 
 def _secret_key() -> str:
