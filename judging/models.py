@@ -72,3 +72,87 @@ class PromptVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} v{self.pk} for {self.target_model.name} ({self.status})"
+
+
+class JudgeRun(models.Model):
+    """A prompt version × model endpoint × item set → judgments."""
+
+    class ItemSet(models.TextChoices):
+        TRAIN = "train", "train split"
+        DEV = "dev", "dev split"
+        TEST = "test", "test split"
+        LABELED = "labeled", "all labeled items"
+        UNLABELED = "unlabeled", "unlabeled items"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="judge_runs")
+    prompt_version = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="judge_runs")
+    endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="judge_runs")
+    item_set = models.CharField(max_length=10, choices=ItemSet.choices)
+    force_fresh = models.BooleanField(
+        default=False, help_text="Call the model even where a judgment can be reused."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    total_items = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"judge run #{self.pk} ({self.endpoint.name}, {self.item_set})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.CANCELLED, self.Status.FAILED)
+
+
+class Judgment(models.Model):
+    """One item judged once. A malformed output has no score but keeps its raw text; a call that failed
+    even after retries has an error kind instead, and a resume fills it in."""
+
+    class ErrorKind(models.TextChoices):
+        RATE_LIMIT = "rate_limit", "rate limited (429)"
+        SERVER = "server", "server error (5xx)"
+        TIMEOUT = "timeout", "timeout"
+        BAD_RESPONSE = "bad_response", "unreadable response"
+        OTHER = "other", "other error"
+
+    run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="judgments")
+    item = models.ForeignKey("labeling.Item", on_delete=models.CASCADE, related_name="judgments")
+    score = models.SmallIntegerField(null=True, blank=True)
+    malformed = models.BooleanField(default=False)
+    reasoning = models.TextField(blank=True)
+    raw_output = models.TextField(blank=True)
+    error_kind = models.CharField(max_length=12, choices=ErrorKind.choices, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    # Same prompt, model settings and item content give the same key; a later run may reuse the judgment.
+    cache_key = models.CharField(max_length=64, db_index=True)
+    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["run", "item"], name="one_judgment_per_run_and_item")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} item {self.item_id}: {self.score}"
+
+    @property
+    def is_error(self) -> bool:
+        return bool(self.error_kind)

@@ -15,3 +15,29 @@ def item_gold(adjudicated_score: int | None, label_scores: Iterable[int]) -> flo
     if not scores:
         return None
     return statistics.median(scores)
+
+
+def gold_scores(items) -> dict[int, float]:
+    """Gold for every item of a queryset that has one, in two queries and vectorised medians."""
+    import numpy as np
+
+    from labeling.models import Label
+
+    adjudicated = dict(items.filter(adjudicated_score__isnull=False).values_list("id", "adjudicated_score"))
+    pairs = np.array(
+        list(
+            Label.objects.filter(item__in=items.filter(adjudicated_score__isnull=True))
+            .order_by("item_id", "score")
+            .values_list("item_id", "score")
+        ),
+        dtype=float,
+    ).reshape(-1, 2)
+    gold: dict[int, float] = {item_id: float(score) for item_id, score in adjudicated.items()}
+    if len(pairs):
+        item_ids, scores = pairs[:, 0].astype(int), pairs[:, 1]
+        starts = np.flatnonzero(np.concatenate(([True], item_ids[1:] != item_ids[:-1])))
+        counts = np.diff(np.append(starts, len(item_ids)))
+        # Scores are sorted within each item: the median is the mean of the two middle ones.
+        medians = (scores[starts + (counts - 1) // 2] + scores[starts + counts // 2]) / 2
+        gold.update(zip(item_ids[starts].tolist(), medians.tolist(), strict=True))
+    return gold

@@ -88,3 +88,24 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run inline, in the test's transaction: for unit tests of what a task does."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield app
+    finally:
+        app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def demo_project(db):
+    """The generated demo project (280 items, three annotators' labels, sim endpoints, a baseline prompt)."""
+    from judging.demo import demo_seed
+
+    return demo_seed().project

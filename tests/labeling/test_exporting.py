@@ -136,3 +136,25 @@ def test_an_export_imports_into_a_new_project_as_the_same_items(labeled_project,
     assert snapshot(copy) == snapshot(labeled_project)
     # An adjudicated score is a reviewer's decision on this project: it is not carried over.
     assert Item.objects.get(project=copy, external_id="b").adjudicated_score is None
+
+
+def test_gold_scores_agree_with_the_gold_rule_item_by_item(project, make_user):
+    from labeling.gold import gold_scores, item_gold
+    from labeling.models import Item, Label
+
+    users = [make_user(f"u{i}") for i in range(4)]
+    label_sets = {"a": [1], "b": [2, 3], "c": [5, 1, 4], "d": [2, 2, 4, 5], "e": []}
+    for external_id, scores in label_sets.items():
+        item = Item.objects.create(project=project, external_id=external_id, query="q", document="d")
+        for user, score in zip(users, scores, strict=False):
+            Label.objects.create(item=item, annotator=user, score=score)
+    Item.objects.filter(external_id="c").update(adjudicated_score=3)
+
+    gold = gold_scores(Item.objects.filter(project=project))
+
+    expected = {"a": 1, "b": 2.5, "c": 3, "d": 3.0}
+    assert {Item.objects.get(pk=pk).external_id: value for pk, value in gold.items()} == expected
+    for item in Item.objects.filter(external_id__in=expected).prefetch_related("labels"):
+        assert gold[item.pk] == item_gold(
+            item.adjudicated_score, [label.score for label in item.labels.all()]
+        )

@@ -1,0 +1,271 @@
+"""Judge runs: start, split into chunks any worker can take, judge with bounded concurrency, save each
+judgment as it completes, reuse earlier identical judgments, cancel, resume."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
+from judging.program import JudgeOutcome, endpoint_lm, judge_item, judge_program, judgment_cache_key
+from labeling.models import Item, Label
+
+CHUNK_SIZE = 200
+CANCEL_POLL_S = 0.5
+
+
+def run_items(*, project, item_set: str) -> QuerySet[Item]:
+    items = Item.objects.filter(project=project)
+    has_labels = Exists(Label.objects.filter(item=OuterRef("pk")))
+    if item_set == JudgeRun.ItemSet.LABELED:
+        return items.filter(has_labels)
+    if item_set == JudgeRun.ItemSet.UNLABELED:
+        return items.filter(~has_labels)
+    return items.filter(split=item_set)
+
+
+def judge_run_start(
+    *,
+    prompt_version: PromptVersion,
+    endpoint: ModelEndpoint,
+    item_set: str,
+    user=None,
+    force_fresh: bool = False,
+) -> JudgeRun:
+    project = prompt_version.project
+    with transaction.atomic():
+        run = JudgeRun.objects.create(
+            project=project,
+            prompt_version=prompt_version,
+            endpoint=endpoint,
+            item_set=item_set,
+            force_fresh=force_fresh,
+            created_by=user,
+            total_items=run_items(project=project, item_set=item_set).count(),
+        )
+        _enqueue_dispatch(run)
+    return run
+
+
+def _enqueue_dispatch(run: JudgeRun) -> None:
+    from judging.tasks import judge_run_dispatch_task
+
+    transaction.on_commit(lambda: judge_run_dispatch_task.delay(run.pk))
+
+
+def pending_item_ids(run: JudgeRun) -> list[int]:
+    """Items of the run with no judgment yet, or whose judgment is a recorded error (retried on resume)."""
+    settled = Judgment.objects.filter(run=run, item=OuterRef("pk"), error_kind="")
+    return list(
+        run_items(project=run.project, item_set=run.item_set)
+        .filter(~Exists(settled))
+        .values_list("id", flat=True)
+    )
+
+
+def judge_run_dispatch(*, run: JudgeRun) -> list[list[int]]:
+    """Split what is missing into chunks and queue them; a run with nothing missing is finished here."""
+    if run.is_finished and run.status != JudgeRun.Status.FAILED:
+        return []
+    JudgeRun.objects.filter(pk=run.pk).update(
+        status=JudgeRun.Status.RUNNING, started_at=run.started_at or timezone.now()
+    )
+    ids = pending_item_ids(run)
+    chunks = [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
+    if not chunks:
+        judge_run_finish_if_complete(run_id=run.pk)
+        return []
+    from judging.tasks import judge_chunk_task
+
+    for chunk in chunks:
+        judge_chunk_task.delay(run.pk, chunk)
+    return chunks
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    judged: int
+    reused: int
+    cancelled: bool
+
+
+def judge_chunk_process(*, run_id: int, item_ids: list[int]) -> ChunkResult:
+    run = JudgeRun.objects.select_related("project", "prompt_version", "endpoint").get(pk=run_id)
+    if run.cancel_requested or run.status in (JudgeRun.Status.CANCELLED, JudgeRun.Status.DONE):
+        return ChunkResult(0, 0, cancelled=run.cancel_requested)
+    settled = Judgment.objects.filter(run=run, item=OuterRef("pk"), error_kind="")
+    items = list(
+        Item.objects.filter(pk__in=item_ids).filter(~Exists(settled)).values_list("id", "query", "document")
+    )
+    keys = {
+        item_id: judgment_cache_key(
+            prompt_version=run.prompt_version, endpoint=run.endpoint, query=query, document=document
+        )
+        for item_id, query, document in items
+    }
+    reused = 0 if run.force_fresh else _reuse_judgments(run, keys)
+    todo = [
+        (item_id, query, document)
+        for item_id, query, document in items
+        if item_id not in _settled_ids(run, keys)
+    ]
+    judged, cancelled = _judge_concurrently(run, todo, keys)
+    judge_run_finish_if_complete(run_id=run.pk)
+    return ChunkResult(judged=judged, reused=reused, cancelled=cancelled)
+
+
+def _settled_ids(run: JudgeRun, keys: dict[int, str]) -> set[int]:
+    return set(
+        Judgment.objects.filter(run=run, item_id__in=keys, error_kind="").values_list("item_id", flat=True)
+    )
+
+
+def _reuse_judgments(run: JudgeRun, keys: dict[int, str]) -> int:
+    """Copy the latest identical judgment (same prompt, model settings, item content) from another run."""
+    donors: dict[str, Judgment] = {}
+    for donor in (
+        Judgment.objects.filter(cache_key__in=set(keys.values()), error_kind="")
+        .exclude(run=run)
+        .order_by("id")
+    ):
+        donors[donor.cache_key] = donor
+    copied = 0
+    for item_id, key in keys.items():
+        donor = donors.get(key)
+        if donor is None:
+            continue
+        Judgment.objects.update_or_create(
+            run=run,
+            item_id=item_id,
+            defaults={
+                "score": donor.score,
+                "malformed": donor.malformed,
+                "reasoning": donor.reasoning,
+                "raw_output": donor.raw_output,
+                "error_kind": "",
+                "error_message": "",
+                "attempts": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cost": 0,
+                "latency_ms": 0,
+                "cache_key": key,
+                "reused_from": donor.reused_from or donor,
+            },
+        )
+        copied += 1
+    return copied
+
+
+def _judge_concurrently(
+    run: JudgeRun, todo: list[tuple[int, str, str]], keys: dict[int, str]
+) -> tuple[int, bool]:
+    """At most endpoint.concurrency calls in flight; each judgment is saved the moment it completes, by
+    this thread (one database connection), and cancellation stops new calls within CANCEL_POLL_S."""
+    if not todo:
+        return 0, False
+    program = judge_program(project=run.project, prompt_version=run.prompt_version)
+    lm = endpoint_lm(run.endpoint)
+    state = {"cancelled": False}
+
+    def judge(query: str, document: str) -> JudgeOutcome:
+        return judge_item(
+            program=program,
+            lm=lm,
+            endpoint=run.endpoint,
+            query=query,
+            document=document,
+            should_stop=lambda: state["cancelled"],
+        )
+
+    queue = list(reversed(todo))
+    in_flight: dict[Future, int] = {}
+    saved = 0
+    last_poll = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, min(run.endpoint.concurrency, len(todo)))) as pool:
+        while queue or in_flight:
+            while queue and not state["cancelled"] and len(in_flight) < run.endpoint.concurrency:
+                item_id, query, document = queue.pop()
+                in_flight[pool.submit(judge, query, document)] = item_id
+            if not in_flight:
+                break
+            done, _ = wait(in_flight, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
+            for future in done:
+                item_id = in_flight.pop(future)
+                _save_outcome(run, item_id, keys[item_id], future.result())
+                saved += 1
+            if time.monotonic() - last_poll >= CANCEL_POLL_S:
+                last_poll = time.monotonic()
+                state["cancelled"] = JudgeRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+    return saved, state["cancelled"]
+
+
+def _save_outcome(run: JudgeRun, item_id: int, key: str, outcome: JudgeOutcome) -> None:
+    Judgment.objects.update_or_create(
+        run=run,
+        item_id=item_id,
+        defaults={
+            "score": outcome.score,
+            "malformed": outcome.malformed,
+            "reasoning": outcome.reasoning,
+            "raw_output": outcome.raw_output,
+            "error_kind": outcome.error_kind,
+            "error_message": outcome.error_message,
+            "attempts": outcome.attempts,
+            "input_tokens": outcome.input_tokens,
+            "output_tokens": outcome.output_tokens,
+            "cost": outcome.cost,
+            "latency_ms": outcome.latency_ms,
+            "cache_key": key,
+            "reused_from": None,
+        },
+    )
+
+
+def judge_run_finish_if_complete(*, run_id: int) -> bool:
+    """Mark the run done once every item of its set has a judgment (an error counts: resume retries it)."""
+    run = JudgeRun.objects.select_related("project").get(pk=run_id)
+    if run.is_finished:
+        return True
+    judged = Judgment.objects.filter(run=run, item=OuterRef("pk"))
+    missing = run_items(project=run.project, item_set=run.item_set).filter(~Exists(judged)).exists()
+    if run.cancel_requested:
+        status = JudgeRun.Status.CANCELLED
+    elif not missing:
+        status = JudgeRun.Status.DONE
+    else:
+        return False
+    updated = (
+        JudgeRun.objects.filter(pk=run.pk)
+        .exclude(status__in=[status])
+        .update(status=status, finished_at=timezone.now())
+    )
+    return bool(updated)
+
+
+def judge_run_cancel(*, run: JudgeRun) -> None:
+    JudgeRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    if run.status == JudgeRun.Status.QUEUED:
+        JudgeRun.objects.filter(pk=run.pk).update(
+            status=JudgeRun.Status.CANCELLED, finished_at=timezone.now()
+        )
+
+
+def judge_run_resume(*, run: JudgeRun) -> JudgeRun:
+    """Fill only what is missing (and retry recorded errors); nothing is judged twice."""
+    with transaction.atomic():
+        JudgeRun.objects.filter(pk=run.pk).update(
+            status=JudgeRun.Status.QUEUED, cancel_requested=False, finished_at=None
+        )
+        _enqueue_dispatch(run)
+    run.refresh_from_db()
+    return run
+
+
+def judge_run_has_errors(run: JudgeRun) -> bool:
+    return run.judgments.filter(~Q(error_kind="")).exists()

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from judging import runs
+from judging.models import JudgeRun
+
+
+@shared_task(time_limit=300)
+def judge_run_dispatch_task(run_id: int) -> int:
+    return len(runs.judge_run_dispatch(run=JudgeRun.objects.select_related("project").get(pk=run_id)))
+
+
+# acks_late (the project default) and a redelivery after a lost worker make a chunk safe to run twice:
+# it judges only what has no judgment yet.
+@shared_task(time_limit=3600, soft_time_limit=3500)
+def judge_chunk_task(run_id: int, item_ids: list[int]) -> int:
+    return runs.judge_chunk_process(run_id=run_id, item_ids=item_ids).judged

@@ -1,0 +1,127 @@
+"""Judge runs: every item judged once, malformed outputs kept with their raw text, reuse, cancel, resume."""
+
+from __future__ import annotations
+
+import pytest
+
+from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
+from judging.runs import judge_chunk_process, judge_run_cancel, judge_run_resume, judge_run_start, run_items
+
+pytestmark = pytest.mark.django_db
+
+
+def _start(project, item_set="dev", endpoint="sim/judge-small", **kwargs) -> JudgeRun:
+    version = PromptVersion.objects.get(project=project, origin="hand-written")
+    return judge_run_start(
+        prompt_version=version, endpoint=ModelEndpoint.objects.get(name=endpoint), item_set=item_set, **kwargs
+    )
+
+
+def test_a_run_judges_every_item_of_its_split_once(
+    demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = _start(demo_project)
+
+    run.refresh_from_db()
+    expected = set(run_items(project=demo_project, item_set="dev").values_list("id", flat=True))
+    assert run.status == "done"
+    assert run.total_items == len(expected) > 0
+    assert set(run.judgments.values_list("item_id", flat=True)) == expected
+    assert run.judgments.count() == len(expected)
+
+
+def test_a_malformed_output_is_kept_with_its_raw_text_and_no_score(
+    demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = _start(demo_project, item_set="train")
+
+    malformed = run.judgments.filter(malformed=True)
+    assert malformed.exists(), "sim/judge-small is malformed about a quarter of the time"
+    assert all(j.score is None and j.raw_output for j in malformed)
+    assert run.judgments.filter(malformed=False, score__isnull=False).exists()
+
+
+def test_an_identical_second_run_reuses_judgments_instead_of_calling_the_model(
+    demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _start(demo_project)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = _start(demo_project)
+
+    assert second.judgments.count() == first.judgments.count()
+    assert not second.judgments.filter(reused_from__isnull=True).exists()
+    pairs = {j.item_id: (j.score, j.malformed) for j in first.judgments.all()}
+    assert {j.item_id: (j.score, j.malformed) for j in second.judgments.all()} == pairs
+
+
+def test_forcing_fresh_calls_the_model_again(demo_project, eager_celery, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _start(demo_project)
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = _start(demo_project, force_fresh=True)
+
+    assert not fresh.judgments.filter(reused_from__isnull=False).exists()
+    assert fresh.judgments.filter(input_tokens__gt=0).count() == fresh.judgments.count()
+
+
+def test_a_changed_prompt_is_not_served_from_reuse(
+    demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _start(demo_project)
+    edited = PromptVersion.objects.create(
+        project=demo_project,
+        target_model=first.endpoint,
+        instructions=first.prompt_version.instructions + "\nBeware of keyword stuffing.",
+        parent=first.prompt_version,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        second = judge_run_start(prompt_version=edited, endpoint=first.endpoint, item_set="dev")
+
+    assert not second.judgments.filter(reused_from__isnull=False).exists()
+
+
+def test_a_cancelled_run_judges_nothing_more(demo_project, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        run = _start(demo_project)
+    judge_run_cancel(run=run)
+
+    result = judge_chunk_process(
+        run_id=run.pk,
+        item_ids=list(run_items(project=demo_project, item_set="dev").values_list("id", flat=True)),
+    )
+
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    assert result.judged == 0 and run.judgments.count() == 0
+
+
+def test_resuming_fills_only_what_is_missing(demo_project, eager_celery, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        run = _start(demo_project)
+    ids = list(run_items(project=demo_project, item_set="dev").values_list("id", flat=True))
+    judge_chunk_process(run_id=run.pk, item_ids=ids[:5])  # as if the worker died after five items
+    first_five = {j.item_id: j.pk for j in run.judgments.all()}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        judge_run_resume(run=run)
+
+    run.refresh_from_db()
+    assert run.status == "done"
+    assert run.judgments.count() == len(ids)
+    assert {j.item_id: j.pk for j in run.judgments.filter(item_id__in=first_five)} == first_five
+
+
+def test_running_a_chunk_twice_duplicates_nothing(demo_project, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        run = _start(demo_project)
+    ids = list(run_items(project=demo_project, item_set="dev").values_list("id", flat=True))
+
+    judge_chunk_process(run_id=run.pk, item_ids=ids)
+    again = judge_chunk_process(run_id=run.pk, item_ids=ids)
+
+    assert again.judged == 0
+    assert Judgment.objects.filter(run=run).count() == len(ids)
