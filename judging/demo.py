@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -19,10 +20,11 @@ from labeling.roles import ANNOTATOR, LEAD, REVIEWER, user_grant_role
 DEMO_SLUG = "web-relevance-demo"
 # The two extra annotators exist so that the demo has human–human disagreement to show.
 DEMO_LABELERS = ("annotator", "annotator2", "annotator3")
-SIM_ENDPOINTS = {
-    "sim/judge-small": "Simulated small judge: many failure modes, high malformed rate.",
-    "sim/judge-large": "Simulated large judge: few failure modes.",
-    "sim/reflector": "Simulated reflection/proposal model for optimizer runs.",
+# Nominal prices (dollars per million tokens in, out) so that the demo's cost figures move.
+SIM_ENDPOINT_PRICES = {
+    "sim/judge-small": (Decimal("0.10"), Decimal("0.40")),
+    "sim/judge-large": (Decimal("2.00"), Decimal("8.00")),
+    "sim/reflector": (Decimal("2.00"), Decimal("8.00")),
 }
 
 
@@ -55,8 +57,16 @@ def demo_seed(*, seed: int = 7) -> DemoSeed:
     )
     if created:
         _seed_items_and_labels(project, seed)
-    for name in SIM_ENDPOINTS:
-        ModelEndpoint.objects.get_or_create(name=name, defaults={"model": name, "concurrency": 16})
+    for name, (price_in, price_out) in SIM_ENDPOINT_PRICES.items():
+        ModelEndpoint.objects.get_or_create(
+            name=name,
+            defaults={
+                "model": name,
+                "concurrency": 16,
+                "price_input_per_mtok": price_in,
+                "price_output_per_mtok": price_out,
+            },
+        )
     small = ModelEndpoint.objects.get(name="sim/judge-small")
     PromptVersion.objects.get_or_create(
         project=project,

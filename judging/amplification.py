@@ -1,0 +1,78 @@
+"""Label amplification: a run's machine labels, exported with the test-split metrics of the
+(prompt version, model) that made them, so a consumer knows how far to trust them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from judging.models import JudgeRun
+from judging.selectors import run_metrics
+
+COLUMNS = [
+    "external_id",
+    "split",
+    "query",
+    "document",
+    "score",
+    "malformed",
+    "reasoning",
+    "prompt_version",
+    "model",
+    "test_items",
+    "test_nmse",
+    "test_malformed_rate",
+    "test_kappa",
+]
+
+
+def test_metrics_for(*, prompt_version, endpoint) -> dict:
+    """From the latest finished run of the same (prompt version, model) that judged test items."""
+    runs = JudgeRun.objects.filter(
+        prompt_version=prompt_version,
+        endpoint=endpoint,
+        status=JudgeRun.Status.DONE,
+        judgments__item__split="test",
+    ).distinct()
+    for run in runs.order_by("-created_at", "-id"):
+        test = run_metrics(run).get("test")
+        if test is not None:
+            return {
+                "test_items": test.items,
+                "test_nmse": test.nmse,
+                "test_malformed_rate": test.malformed_rate,
+                "test_kappa": test.kappa,
+            }
+    return {"test_items": 0, "test_nmse": None, "test_malformed_rate": None, "test_kappa": None}
+
+
+def run_export_lines(*, run: JudgeRun, fmt: str) -> Iterator[str]:
+    trust = test_metrics_for(prompt_version=run.prompt_version, endpoint=run.endpoint)
+    judgments = run.judgments.filter(error_kind="").select_related("item").order_by("item_id")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+        writer.writeheader()
+        yield buffer.getvalue()
+    for judgment in judgments.iterator(chunk_size=1000):
+        item = judgment.item
+        row = {
+            "external_id": item.external_id,
+            "split": item.split,
+            "query": item.query,
+            "document": item.document,
+            "score": judgment.score,
+            "malformed": judgment.malformed,
+            "reasoning": judgment.reasoning,
+            "prompt_version": run.prompt_version_id,
+            "model": run.endpoint.name,
+            **trust,
+        }
+        if fmt == "csv":
+            buffer = io.StringIO()
+            csv.DictWriter(buffer, fieldnames=COLUMNS).writerow(row)
+            yield buffer.getvalue()
+        else:
+            yield json.dumps(row, ensure_ascii=False) + "\n"

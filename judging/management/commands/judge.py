@@ -1,0 +1,77 @@
+"""`manage.py judge`: start a judge run, as the browser does, and follow it until it ends."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from judging import runs, selectors
+from judging.models import JudgeRun, ModelEndpoint, PromptVersion
+
+
+class Command(BaseCommand):
+    help = "Judge a project's items with a prompt version on a model endpoint."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("project", help="project slug")
+        parser.add_argument("--endpoint", required=True, help="model endpoint name, e.g. sim/judge-small")
+        parser.add_argument(
+            "--prompt-version", type=int, help="prompt version id (default: the project's newest)"
+        )
+        parser.add_argument("--items", default="labeled", choices=[c for c, _ in JudgeRun.ItemSet.choices])
+        parser.add_argument("--force-fresh", action="store_true", help="never reuse an earlier judgment")
+        parser.add_argument(
+            "--resume", type=int, metavar="RUN_ID", help="resume this run instead of starting one"
+        )
+        parser.add_argument(
+            "--inline", action="store_true", help="judge in this process instead of queuing for a worker"
+        )
+
+    def handle(self, *args, **options) -> None:
+        if options["resume"]:
+            run = JudgeRun.objects.filter(pk=options["resume"]).first()
+            if run is None:
+                raise CommandError(f"No judge run #{options['resume']}.")
+            starter = lambda: runs.judge_run_resume(run=run)  # noqa: E731
+        else:
+            endpoint = ModelEndpoint.objects.filter(name=options["endpoint"]).first()
+            if endpoint is None:
+                raise CommandError(f"No model endpoint named {options['endpoint']!r}.")
+            versions = PromptVersion.objects.filter(project__slug=options["project"])
+            version = (
+                versions.filter(pk=options["prompt_version"]).first()
+                if options["prompt_version"]
+                else versions.first()
+            )
+            if version is None:
+                raise CommandError(f"No such prompt version in project {options['project']!r}.")
+            starter = lambda: runs.judge_run_start(  # noqa: E731
+                prompt_version=version,
+                endpoint=endpoint,
+                item_set=options["items"],
+                force_fresh=options["force_fresh"],
+            )
+        if options["inline"]:
+            from config.celery import app
+
+            app.conf.task_always_eager = True
+        run = starter()
+        self.stdout.write(f"Judge run #{run.pk}: {run.total_items} items on {run.endpoint.name}.")
+        while True:
+            run.refresh_from_db()
+            progress = selectors.run_progress(run)
+            self.stdout.write(
+                f"  {run.status}: {progress['done']}/{progress['total']} judged, "
+                f"{progress['malformed']} malformed, {progress['errors']} errors, ${progress['cost']:.4f}"
+            )
+            if run.is_finished:
+                break
+            time.sleep(2)
+        for split, metrics in selectors.run_metrics(run).items():
+            nmse = "—" if metrics.nmse is None else f"{metrics.nmse:.2f}"
+            kappa = "—" if metrics.kappa is None else f"{metrics.kappa:.3f}"
+            self.stdout.write(
+                f"  {split:>5}: {metrics.items} items, NMSE {nmse}, "
+                f"malformed {100 * metrics.malformed_rate:.1f}%, kappa {kappa}"
+            )

@@ -1,0 +1,118 @@
+"""Read queries of the judging app: run progress, metrics against gold, disagreements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Count, Q, Sum
+
+from judging.metrics import JudgeMetrics, judge_metrics
+from judging.models import JudgeRun, Judgment
+from labeling.gold import gold_scores
+from labeling.models import SPLITS, Item
+
+
+def run_progress(run: JudgeRun) -> dict:
+    """Counters for the live progress bar, in three queries whatever the run's size."""
+    totals = run.judgments.aggregate(
+        done=Count("id"),
+        scored=Count("id", filter=Q(score__isnull=False)),
+        malformed=Count("id", filter=Q(malformed=True)),
+        errors=Count("id", filter=~Q(error_kind="")),
+        reused=Count("id", filter=Q(reused_from__isnull=False)),
+        input_tokens=Sum("input_tokens"),
+        output_tokens=Sum("output_tokens"),
+        cost=Sum("cost"),
+    )
+    errors_by_kind = {
+        Judgment.ErrorKind(kind).label: n
+        for kind, n in run.judgments.exclude(error_kind="").values_list("error_kind").annotate(n=Count("id"))
+    }
+    latencies = np.array(
+        list(
+            run.judgments.filter(reused_from__isnull=True, error_kind="").values_list("latency_ms", flat=True)
+        )
+    )
+    total = run.total_items or 0
+    return {
+        **{k: v or 0 for k, v in totals.items()},
+        "total": total,
+        "percent": round(100 * totals["done"] / total) if total else 100,
+        "errors_by_kind": errors_by_kind,
+        "latency_p50": float(np.percentile(latencies, 50)) if len(latencies) else None,
+        "latency_p95": float(np.percentile(latencies, 95)) if len(latencies) else None,
+    }
+
+
+def run_metrics(run: JudgeRun) -> dict[str, JudgeMetrics]:
+    """Metrics against gold for each split and for all gold items of the run. Items whose call failed
+    (an error, not a malformed output) are left out: the model never answered them."""
+    rows = list(run.judgments.filter(error_kind="").values_list("item_id", "item__split", "score"))
+    gold = gold_scores(Item.objects.filter(judgments__run=run))
+    project = run.project
+    result = {}
+    for split in (*SPLITS, "all"):
+        chosen = [(gold[i], score) for i, s, score in rows if i in gold and (split == "all" or s == split)]
+        if chosen:
+            g, j = zip(*chosen, strict=True)
+            result[split] = judge_metrics(
+                gold=g, judged=j, scale_min=project.scale_min, scale_max=project.scale_max
+            )
+    return result
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    judgment_id: int
+    item_id: int
+    score: int
+    gold: float
+    delta: float  # judge − gold: above 0 the judge was too lenient
+
+    @property
+    def direction(self) -> str:
+        return "too lenient" if self.delta > 0 else "too strict"
+
+
+def run_disagreements(
+    run: JudgeRun, *, direction: str = "", split: str = "", query: str = ""
+) -> list[Disagreement]:
+    """Every judged item whose score differs from gold, the largest gap first. Light rows only: load the
+    judgments of the page on show with `disagreement_judgments`."""
+    judgments = run.judgments.filter(score__isnull=False)
+    if split:
+        judgments = judgments.filter(item__split=split)
+    if query:
+        judgments = judgments.filter(item__query__icontains=query)
+    gold = gold_scores(Item.objects.filter(judgments__run=run))
+    found = [
+        Disagreement(
+            judgment_id=pk, item_id=item_id, score=score, gold=gold[item_id], delta=score - gold[item_id]
+        )
+        for pk, item_id, score in judgments.values_list("id", "item_id", "score")
+        if item_id in gold and score != gold[item_id]
+    ]
+    if direction == "lenient":
+        found = [d for d in found if d.delta > 0]
+    elif direction == "strict":
+        found = [d for d in found if d.delta < 0]
+    found.sort(key=lambda d: (-abs(d.delta), d.item_id))
+    return found
+
+
+def disagreement_judgments(rows: list[Disagreement]) -> list[tuple[Disagreement, Judgment]]:
+    by_id = Judgment.objects.select_related("item").in_bulk([d.judgment_id for d in rows])
+    return [(d, by_id[d.judgment_id]) for d in rows]
+
+
+def project_run_history(project) -> list[dict]:
+    """Finished runs of the project, oldest first, with their metrics on all gold items: the chart of
+    NMSE and malformed rate across prompt versions."""
+    history = []
+    runs = project.judge_runs.filter(status=JudgeRun.Status.DONE).select_related("prompt_version", "endpoint")
+    for run in runs.order_by("created_at", "id"):
+        metrics = run_metrics(run).get("all")
+        if metrics is not None:
+            history.append({"run": run, "metrics": metrics})
+    return history

@@ -1,0 +1,18 @@
+from django.urls import path, re_path
+
+from judging import views
+
+app_name = "judging"
+urlpatterns = [
+    path("endpoints/", views.endpoint_list, name="endpoints"),
+    path("endpoints/new/", views.endpoint_edit, name="endpoint_new"),
+    path("endpoints/<int:pk>/", views.endpoint_edit, name="endpoint_edit"),
+    path("endpoints/<int:pk>/test/", views.endpoint_test, name="endpoint_test"),
+    path("projects/<slug:slug>/runs/", views.run_list, name="runs"),
+    path("runs/<int:pk>/", views.run_detail, name="run"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<int:pk>/resume/", views.run_resume, name="run_resume"),
+    path("runs/<int:pk>/disagreements/", views.run_disagreements, name="disagreements"),
+    path("runs/<int:pk>/items/<int:item_id>/", views.run_item, name="run_item"),
+    re_path(r"^runs/(?P<pk>\d+)/export\.(?P<fmt>csv|jsonl)$", views.run_export, name="run_export"),
+]

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from judging import charts, runs, selectors, services
+from judging.amplification import run_export_lines
+from judging.forms import JudgeRunForm, ModelEndpointForm
+from judging.models import JudgeRun, ModelEndpoint
+from judging.sim import SIM_MODELS
+from labeling.gold import item_gold
+from labeling.models import SPLITS, Project
+from labeling.roles import LEAD, REVIEWER, require_role, role_required
+
+_EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
+
+
+@role_required(LEAD)
+def endpoint_list(request: HttpRequest) -> HttpResponse:
+    endpoints = ModelEndpoint.objects.all()
+    return render(request, "judging/endpoint_list.html", {"endpoints": endpoints, "sim_models": SIM_MODELS})
+
+
+@role_required(LEAD)
+@require_http_methods(["GET", "POST"])
+def endpoint_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    endpoint = get_object_or_404(ModelEndpoint, pk=pk) if pk else None
+    form = ModelEndpointForm(request.POST or None, instance=endpoint)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"Saved endpoint “{saved.name}”.")
+        return redirect("judging:endpoints")
+    return render(request, "judging/endpoint_form.html", {"form": form, "endpoint": endpoint})
+
+
+@role_required(LEAD)
+@require_POST
+def endpoint_test(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = get_object_or_404(ModelEndpoint, pk=pk)
+    result = services.endpoint_test_call(endpoint=endpoint)
+    return render(request, "judging/endpoint_list.html#test_result", {"endpoint": endpoint, "result": result})
+
+
+def _project_for(request: HttpRequest, slug: str) -> Project:
+    return get_object_or_404(Project, slug=slug)
+
+
+@role_required(REVIEWER)
+@require_http_methods(["GET", "POST"])
+def run_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """The project's judge runs, the chart across prompt versions and (for a lead) the form to start one."""
+    project = _project_for(request, slug)
+    form = JudgeRunForm(request.POST or None, project=project)
+    if request.method == "POST":
+        require_role(request.user, LEAD)
+        if form.is_valid():
+            run = runs.judge_run_start(user=request.user, **form.cleaned_data)
+            return redirect("judging:run", pk=run.pk)
+    history = selectors.project_run_history(project)
+    context = {
+        "project": project,
+        "form": form,
+        "runs": project.judge_runs.select_related("prompt_version", "endpoint", "created_by")[:50],
+        "versions_chart": charts.versions_chart(history) if history else None,
+    }
+    return render(request, "judging/run_list.html", context)
+
+
+def _run_for(pk: int) -> JudgeRun:
+    return get_object_or_404(JudgeRun.objects.select_related("project", "prompt_version", "endpoint"), pk=pk)
+
+
+@role_required(REVIEWER)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run_for(pk)
+    progress = selectors.run_progress(run)
+    if request.htmx and request.GET.get("part") == "progress":
+        response = render(request, "judging/run_detail.html#progress", {"run": run, "progress": progress})
+        if run.is_finished:
+            # One last swap, then the full page reloads to show the metrics of the finished run.
+            response.status_code = HttpResponseStopPolling.status_code
+            response["HX-Refresh"] = "true"
+        return response
+    metrics = selectors.run_metrics(run) if run.judgments.exists() else {}
+    overall = metrics.get("all")
+    context = {
+        "run": run,
+        "project": run.project,
+        "progress": progress,
+        "metrics": [(split, metrics[split]) for split in (*SPLITS, "all") if split in metrics],
+        "confusion": charts.confusion_heatmap(overall.confusion, run.project.scale_min) if overall else None,
+        "is_simulator": run.endpoint.is_simulator,
+    }
+    return render(request, "judging/run_detail.html", context)
+
+
+@role_required(LEAD)
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run_for(pk)
+    runs.judge_run_cancel(run=run)
+    messages.info(request, "Cancelling: calls in flight finish, no new ones start.")
+    return redirect("judging:run", pk=run.pk)
+
+
+@role_required(LEAD)
+@require_POST
+def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run_for(pk)
+    runs.judge_run_resume(run=run)
+    messages.info(request, "Resumed: only items without a judgment (or with an error) are judged.")
+    return redirect("judging:run", pk=run.pk)
+
+
+@role_required(REVIEWER)
+def run_disagreements(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run_for(pk)
+    filters = {
+        "direction": request.GET.get("direction", "")
+        if request.GET.get("direction") in ("lenient", "strict")
+        else "",
+        "split": request.GET.get("split", "") if request.GET.get("split") in SPLITS else "",
+        "query": request.GET.get("query", "").strip()[:200],
+    }
+    rows = selectors.run_disagreements(run, **filters)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    context = {
+        "run": run,
+        "project": run.project,
+        "filters": filters,
+        "page": page,
+        "rows": selectors.disagreement_judgments(list(page.object_list)),
+        "total": len(rows),
+        "splits": SPLITS,
+    }
+    template = "judging/disagreements.html#table" if request.htmx else "judging/disagreements.html"
+    return render(request, template, context)
+
+
+@role_required(REVIEWER)
+def run_item(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+    """Side by side: query, document, every human label with its rationale, the judge's answer."""
+    run = _run_for(pk)
+    judgment = get_object_or_404(run.judgments.select_related("item"), item_id=item_id)
+    item = judgment.item
+    labels = list(item.labels.select_related("annotator").order_by("created_at"))
+    gold = item_gold(item.adjudicated_score, [label.score for label in labels])
+    delta = judgment.score - gold if judgment.score is not None and gold is not None else None
+    context = {
+        "run": run,
+        "project": run.project,
+        "item": item,
+        "judgment": judgment,
+        "labels": labels,
+        "gold": gold,
+        "delta": delta,
+        "gap": abs(delta) if delta is not None else None,
+    }
+    return render(request, "judging/run_item.html", context)
+
+
+@role_required(REVIEWER)
+def run_export(request: HttpRequest, pk: int, fmt: str) -> StreamingHttpResponse:
+    """Machine labels of the run, with the test metrics of the (prompt version, model) that made them."""
+    run = _run_for(pk)
+    response = StreamingHttpResponse(run_export_lines(run=run, fmt=fmt), content_type=_EXPORT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="judge-run-{run.pk}.{fmt}"'
+    return response
