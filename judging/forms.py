@@ -51,7 +51,10 @@ class JudgeRunForm(forms.Form):
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["prompt_version"].queryset = project.prompt_versions.select_related("target_model")
+        versions = project.prompt_versions.select_related("target_model")
+        self.fields["prompt_version"].queryset = versions
+        self.fields["prompt_version"].initial = versions.first()
+        self.fields["prompt_version"].empty_label = None
         self.fields["prompt_version"].label_from_instance = lambda v: (
             f"v{v.pk} · {v.target_model.name} · {v.status} · {v.origin}"
         )
