@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from labeling.models import ImportJob, Item, Label, Project
+from labeling.models import ImportJob, Item, Label, LabelRevision, Project, Reservation, Skip
 
 
 @admin.register(Project)
@@ -31,3 +31,22 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = ("file_name", "project", "status", "items_imported", "labels_imported", "created_at")
     list_filter = ("status", "project")
     readonly_fields = ("errors",)
+
+
+@admin.register(LabelRevision)
+class LabelRevisionAdmin(admin.ModelAdmin):
+    list_display = ("item", "annotator", "action", "score", "labeled_at", "recorded_at")
+    list_filter = ("action", "item__project")
+    raw_id_fields = ("item", "label")
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    list_display = ("item", "annotator", "created_at", "expires_at")
+    raw_id_fields = ("item",)
+
+
+@admin.register(Skip)
+class SkipAdmin(admin.ModelAdmin):
+    list_display = ("item", "annotator", "skipped_at")
+    raw_id_fields = ("item",)

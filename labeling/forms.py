@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import time
+
 from django import forms
 from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
 
-from labeling.models import Project
+from labeling.models import Item, Project
+from labeling.services import item_adjudicate_clean, label_clean
+
+# A label's time on item is measured from a signed stamp the labeling page carries, so it costs no
+# query and cannot be forged; longer than this is a tab left open, not time spent.
+_SHOWN_SALT = "labeling.shown"
+_MAX_SECONDS_ON_ITEM = 3600
 
 
 class ProjectForm(forms.ModelForm):
@@ -18,6 +28,7 @@ class ProjectForm(forms.ModelForm):
             "guardrail_text",
             "labels_per_item",
             "rationale_min_length",
+            "adjudication_spread",
         ]
 
 
@@ -77,3 +88,71 @@ class ImportForm(forms.Form):
             "file_scale": file_scale,
             "labels_as": data.get("labels_as", "").strip() or None,
         }
+
+
+def shown_stamp(item: Item) -> str:
+    """The value of a labeling form's `shown` field: which item was shown, and when."""
+    return signing.Signer(salt=_SHOWN_SALT).sign_object({"item": item.pk, "at": round(time.time(), 1)})
+
+
+class _ScoreForm(forms.Form):
+    """A score on the project's scale and a text, checked by one rule of labeling.services."""
+
+    score = forms.IntegerField(required=False)
+    text_field = ""
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def rule(self, score: int | None, text: str) -> tuple[int, str]:
+        raise NotImplementedError
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "score" in self.errors:
+            return data
+        try:
+            data["score"], data[self.text_field] = self.rule(data.get("score"), data.get(self.text_field, ""))
+        except ValidationError as error:
+            self.add_error(None, error)
+        return data
+
+    def selected_score(self) -> int | None:
+        """The score to show as chosen when the form comes back with errors."""
+        try:
+            return int(self["score"].value())
+        except (TypeError, ValueError):
+            return None
+
+
+class LabelForm(_ScoreForm):
+    rationale = forms.CharField(required=False, strip=False)
+    shown = forms.CharField(required=False)
+    text_field = "rationale"
+
+    def __init__(self, *args, project: Project, item: Item | None = None, **kwargs):
+        super().__init__(*args, project=project, **kwargs)
+        self.item = item
+
+    def rule(self, score: int | None, text: str) -> tuple[int, str]:
+        return label_clean(project=self.project, score=score, rationale=text)
+
+    def clean_shown(self) -> float | None:
+        """Seconds since the item was shown, or None when the stamp is missing or not for this item."""
+        try:
+            stamp = signing.Signer(salt=_SHOWN_SALT).unsign_object(self.cleaned_data.get("shown") or "")
+        except (signing.BadSignature, ValueError, TypeError):
+            return None
+        if self.item is None or stamp.get("item") != self.item.pk:
+            return None
+        seconds = time.time() - float(stamp.get("at", 0))
+        return round(seconds, 1) if 0 <= seconds <= _MAX_SECONDS_ON_ITEM else None
+
+
+class AdjudicationForm(_ScoreForm):
+    note = forms.CharField(required=False)
+    text_field = "note"
+
+    def rule(self, score: int | None, text: str) -> tuple[int, str]:
+        return item_adjudicate_clean(project=self.project, score=score, note=text)

@@ -6,6 +6,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -41,8 +42,15 @@ class Project(models.Model):
             "keywords, user names or verbatim document phrases into the prompt."
         ),
     )
-    labels_per_item = models.PositiveSmallIntegerField(default=1)
+    labels_per_item = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="How many annotators label each item."
+    )
     rationale_min_length = models.PositiveSmallIntegerField(default=20)
+    adjudication_spread = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text="Items whose labels lie this many points apart or more go to a reviewer.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -81,6 +89,10 @@ class Item(models.Model):
     # The reviewer's adjudicated score; when it is empty, gold is the median of the labels.
     adjudicated_score = models.SmallIntegerField(null=True, blank=True)
     adjudication_note = models.TextField(blank=True)
+    adjudicated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    adjudicated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -88,7 +100,11 @@ class Item(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_external_id")
         ]
-        indexes = [models.Index(fields=["project", "split"])]
+        indexes = [
+            models.Index(fields=["project", "split"]),
+            # The labeling queue walks a project's items in id order and stops at the first open one.
+            models.Index(fields=["project", "id"], name="item_queue_order"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.external_id}: {self.query[:60]}"
@@ -104,15 +120,74 @@ class Label(models.Model):
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="labels")
     score = models.SmallIntegerField()
     rationale = models.TextField(blank=True)
+    # Time on item: from the moment the labeling page showed the item to the submit (None when imported).
+    seconds_spent = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="one_label_per_annotator")]
+        indexes = [models.Index(fields=["created_at"], name="label_created_at")]
 
     def __str__(self) -> str:
         return f"{self.annotator} → {self.score} on item {self.item_id}"
+
+
+class LabelRevision(models.Model):
+    """The audit trail of labels: the value a label held before an edit, or the label an undo removed."""
+
+    class Action(models.TextChoices):
+        EDIT = "edit"
+        UNDO = "undo"
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="label_revisions")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Kept for an edit; an undone label no longer exists.
+    label = models.ForeignKey(
+        Label, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"
+    )
+    action = models.CharField(max_length=4, choices=Action.choices)
+    score = models.SmallIntegerField()
+    rationale = models.TextField(blank=True)
+    labeled_at = models.DateTimeField(help_text="When the label was first given.")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} of {self.annotator}'s {self.score} on item {self.item_id}"
+
+
+class Reservation(models.Model):
+    """An item held for one annotator until it expires: one per item, so two annotators asking for work
+    at the same moment never receive the same item. An expired reservation is free for anyone to take."""
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="reservation")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["annotator", "expires_at"], name="reservation_by_annotator")]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} held by {self.annotator} until {self.expires_at:%H:%M:%S}"
+
+
+class Skip(models.Model):
+    """An annotator passed on an item: it goes to the back of their queue (see services.item_skip)."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="skips")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    skipped_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["annotator", "item"], name="one_skip_per_annotator")]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} skipped item {self.item_id}"
 
 
 class ImportJob(models.Model):

@@ -61,6 +61,7 @@ def user_grant_role(user, role: str) -> None:
 def roles_context(request) -> dict:
     user = getattr(request, "user", None)
     return {
+        "is_annotator": has_role(user, ANNOTATOR) if user else False,
         "is_reviewer": has_role(user, REVIEWER) if user else False,
         "is_lead": has_role(user, LEAD) if user else False,
     }

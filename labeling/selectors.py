@@ -2,31 +2,149 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from dataclasses import dataclass
+from datetime import datetime, time
 
-from labeling.models import SPLITS, Item, Label, Project
+from django.db.models import Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from labeling.models import SPLITS, Item, Label, Project, Reservation, Skip
+
+
+def label_count() -> Coalesce:
+    """An item's number of labels, as a correlated subquery (an index-only count per item)."""
+    counted = Label.objects.filter(item=OuterRef("pk")).order_by().values("item").annotate(n=Count("id"))
+    return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0)
 
 
 def project_split_counts(*, project: Project) -> list[dict]:
-    """Items, labeled items and labels per split, in two queries whatever the project's size."""
-    items = {
+    """Items, labeled items, items at target (coverage) and labels per split, in one query whatever the
+    project's size."""
+    rows = {
         row["split"]: row
         for row in Item.objects.filter(project=project)
+        .annotate(n_labels=label_count())
         .values("split")
         .annotate(
-            items=Count("id", distinct=True),
-            labeled=Count("id", filter=Q(labels__isnull=False), distinct=True),
+            items=Count("id"),
+            labeled=Count("id", filter=Q(n_labels__gt=0)),
+            at_target=Count("id", filter=Q(n_labels__gte=project.labels_per_item)),
+            labels=Sum("n_labels"),
         )
+        .order_by()
     }
-    labels = dict(
-        Label.objects.filter(item__project=project).values_list("item__split").annotate(n=Count("id"))
+    result = []
+    for split in SPLITS:
+        row = rows.get(split, {})
+        items = row.get("items", 0)
+        result.append(
+            {
+                "split": split,
+                "items": items,
+                "labeled": row.get("labeled", 0),
+                "at_target": row.get("at_target", 0),
+                "coverage": round(100 * row.get("at_target", 0) / items) if items else 0,
+                "labels": row.get("labels") or 0,
+            }
+        )
+    return result
+
+
+def project_labels_today(*, project: Project, now: datetime | None = None) -> list[tuple[str, int]]:
+    """(username, labels given today) for everyone who labeled in the project today, most first."""
+    now = now or timezone.now()
+    start_of_day = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
+    return list(
+        Label.objects.filter(item__project=project, created_at__gte=start_of_day)
+        .values_list("annotator__username")
+        .annotate(n=Count("id"))
+        .order_by("-n", "annotator__username")
     )
-    return [
-        {
-            "split": split,
-            "items": items.get(split, {}).get("items", 0),
-            "labeled": items.get(split, {}).get("labeled", 0),
-            "labels": labels.get(split, 0),
-        }
-        for split in SPLITS
-    ]
+
+
+def items_open_to(*, project: Project, annotator) -> QuerySet[Item]:
+    """Items this annotator may still label: not labeled by them and short of the project's target."""
+    mine = Label.objects.filter(item=OuterRef("pk"), annotator=annotator)
+    return (
+        Item.objects.filter(project=project)
+        .alias(n_labels=label_count())
+        .filter(n_labels__lt=project.labels_per_item)
+        .filter(~Exists(mine))
+    )
+
+
+def items_available_to(*, project: Project, annotator, now: datetime, skipped: bool) -> QuerySet[Item]:
+    """The annotator's queue: open items nobody else holds right now, in id order.
+
+    Walks the (project, id) index and stops at the first match; each step is a few index probes
+    (labels of the item, a reservation, a skip), so finding the next item never loads the project.
+    With skipped=False the items this annotator skipped are left out; with skipped=True only those
+    come back, the longest ago skipped first.
+    """
+    held_by_other = Reservation.objects.filter(item=OuterRef("pk"), expires_at__gt=now).exclude(
+        annotator=annotator
+    )
+    items = items_open_to(project=project, annotator=annotator).filter(~Exists(held_by_other))
+    if not skipped:
+        return items.filter(~Exists(Skip.objects.filter(item=OuterRef("pk"), annotator=annotator))).order_by(
+            "id"
+        )
+    return items.filter(skips__annotator=annotator).order_by("skips__skipped_at", "id")
+
+
+def annotator_reservations(*, project: Project, annotator, now: datetime) -> QuerySet[Reservation]:
+    """The items this annotator holds in the project and has not labeled yet, the latest first."""
+    mine = Label.objects.filter(item=OuterRef("item_id"), annotator=annotator)
+    return (
+        Reservation.objects.filter(annotator=annotator, item__project=project, expires_at__gt=now)
+        .filter(~Exists(mine))
+        .select_related("item")
+        .order_by("-created_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    target: int
+
+    @property
+    def remaining(self) -> int:
+        return self.target - self.done
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.target) if self.target else 100
+
+
+def annotator_progress(*, project: Project, annotator) -> Progress:
+    """The annotator's labels in the project out of what they can label in all (done + still open)."""
+    done = Label.objects.filter(item__project=project, annotator=annotator).count()
+    remaining = items_open_to(project=project, annotator=annotator).count()
+    return Progress(done=done, target=done + remaining)
+
+
+def adjudication_queue(*, project: Project, include_done: bool = False) -> QuerySet[Item]:
+    """Items whose labels spread by the project's adjudication_spread or more; without include_done,
+    only those no reviewer has adjudicated yet."""
+    items = (
+        Item.objects.filter(project=project)
+        .annotate(low=Min("labels__score"), high=Max("labels__score"), n_labels=Count("labels"))
+        .filter(n_labels__gte=2)
+        .alias(spread=F("high") - F("low"))
+        .filter(spread__gte=project.adjudication_spread)
+        .order_by("id")
+    )
+    if not include_done:
+        items = items.filter(adjudicated_score__isnull=True)
+    return items
+
+
+def project_label_rows(*, project: Project) -> list[tuple[int, str, int, int | None]]:
+    """(item id, annotator's username, score, the item's adjudicated score) for every label."""
+    return list(
+        Label.objects.filter(item__project=project)
+        .order_by("item_id", "annotator__username")
+        .values_list("item_id", "annotator__username", "score", "item__adjudicated_score")
+    )

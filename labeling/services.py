@@ -1,17 +1,22 @@
-"""Writes and rules of the labeling app: projects and background imports."""
+"""Writes and rules of the labeling app: background imports, the annotators' queue (reservations,
+skips), labels with their audit trail, and adjudication."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from labeling import selectors
 from labeling.importing import ImportOptions, ImportRejected, items_import
-from labeling.models import ImportJob, Project
+from labeling.models import ImportJob, Item, Label, LabelRevision, Project, Reservation, Skip
 
 
 def import_job_create(*, project: Project, user, upload, options: dict) -> ImportJob:
@@ -65,3 +70,193 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
     job.save(update_fields=["status", "errors", "items_imported", "labels_imported", "finished_at"])
     Path(job.stored_path).unlink(missing_ok=True)
     return job
+
+
+# The labeling queue
+
+# How long an item shown to an annotator stays theirs alone; settings.LABELING_RESERVATION_SECONDS.
+DEFAULT_RESERVATION_SECONDS = 600
+# Under contention a candidate can be lost to a race; try a few more before giving up for this request.
+_RESERVE_ATTEMPTS = 5
+
+
+def reservation_ttl() -> timedelta:
+    return timedelta(seconds=getattr(settings, "LABELING_RESERVATION_SECONDS", DEFAULT_RESERVATION_SECONDS))
+
+
+def item_reserve_next(*, project: Project, annotator, now: datetime | None = None) -> Item | None:
+    """The item the annotator should label next, held for them until the reservation expires.
+
+    An item the annotator already holds comes first (a reload shows the same item). Otherwise the first
+    item in id order that they have not labeled, that is short of the project's labels_per_item and that
+    nobody else holds; items they skipped come last (see item_skip). None when nothing is left for them.
+
+    On PostgreSQL candidates are locked with SELECT … FOR UPDATE SKIP LOCKED, so concurrent annotators
+    walk past each other's items instead of queueing on them, and the unique item column of Reservation
+    settles a race the lock cannot see. SQLite serializes writing transactions (BEGIN IMMEDIATE), which
+    makes the same code correct there.
+    """
+    now = now or timezone.now()
+    held = selectors.annotator_reservations(project=project, annotator=annotator, now=now).first()
+    if held is not None:
+        Reservation.objects.filter(pk=held.pk).update(expires_at=now + reservation_ttl())
+        return held.item
+    with transaction.atomic():
+        for skipped in (False, True):
+            lost: list[int] = []
+            for _ in range(_RESERVE_ATTEMPTS):
+                item = (
+                    selectors.items_available_to(
+                        project=project, annotator=annotator, now=now, skipped=skipped
+                    )
+                    .exclude(pk__in=lost)
+                    .select_for_update(skip_locked=True, of=("self",))
+                    .first()
+                )
+                if item is None:
+                    break
+                if _reservation_take(item=item, annotator=annotator, now=now):
+                    return item
+                lost.append(item.pk)
+    return None
+
+
+def _reservation_take(*, item: Item, annotator, now: datetime) -> bool:
+    """Hold the item for the annotator unless someone else holds it right now."""
+    Reservation.objects.filter(item=item).filter(Q(expires_at__lte=now) | Q(annotator=annotator)).delete()
+    try:
+        with transaction.atomic():
+            Reservation.objects.create(
+                item=item, annotator=annotator, created_at=now, expires_at=now + reservation_ttl()
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def item_skip(*, item: Item, annotator, now: datetime | None = None) -> None:
+    """Pass on an item: its reservation is released at once, so others may take it, and it goes to the
+    back of this annotator's queue. It comes back to them only when nothing else is left, the longest
+    ago skipped first, so a skip is never lost and never in the way."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Reservation.objects.filter(item=item, annotator=annotator).delete()
+        Skip.objects.bulk_create(
+            [Skip(item=item, annotator=annotator, skipped_at=now)],
+            update_conflicts=True,
+            unique_fields=["annotator", "item"],
+            update_fields=["skipped_at"],
+        )
+
+
+# Labels
+
+
+def label_clean(*, project: Project, score: int | None, rationale: str) -> tuple[int, str]:
+    """The rules every label follows: a score on the project's scale, and a rationale of at least the
+    project's rationale_min_length characters (surrounding blanks do not count)."""
+    errors = {}
+    if score is None or not project.scale_min <= score <= project.scale_max:
+        errors["score"] = f"Choose a score from {project.scale_min} to {project.scale_max}."
+    rationale = (rationale or "").strip()
+    if len(rationale) < project.rationale_min_length:
+        errors["rationale"] = (
+            f"Say why in at least {project.rationale_min_length} characters (this has {len(rationale)})."
+        )
+    if errors:
+        raise ValidationError(errors)
+    return score, rationale
+
+
+def label_submit(
+    *, item: Item, annotator, score: int, rationale: str, seconds_spent: float | None = None
+) -> Label:
+    """Record the annotator's label on the item and release their reservation of it.
+
+    A second submit of the same item (a double Enter, a stale tab) keeps the first label; changing a
+    label is label_edit's job, with its audit trail. A label is accepted even when the item reached
+    its target in the meantime: the work was done, and more labels only firm up gold.
+    """
+    score, rationale = label_clean(project=item.project, score=score, rationale=rationale)
+    try:
+        with transaction.atomic():
+            label = Label.objects.create(
+                item=item, annotator=annotator, score=score, rationale=rationale, seconds_spent=seconds_spent
+            )
+    except IntegrityError:
+        label = Label.objects.get(item=item, annotator=annotator)
+    # Left behind, the reservation would only expire; releasing it now frees nothing anyone else needs.
+    Reservation.objects.filter(item=item, annotator=annotator).delete()
+    return label
+
+
+def label_edit(*, label: Label, score: int, rationale: str) -> Label:
+    """Change a label; the value it had before is kept as a LabelRevision."""
+    score, rationale = label_clean(project=label.item.project, score=score, rationale=rationale)
+    if (score, rationale) == (label.score, label.rationale):
+        return label
+    with transaction.atomic():
+        _revision_record(label, LabelRevision.Action.EDIT)
+        label.score, label.rationale = score, rationale
+        label.save(update_fields=["score", "rationale", "updated_at"])
+    return label
+
+
+def label_undo_last(*, project: Project, annotator, now: datetime | None = None) -> LabelRevision | None:
+    """Delete the annotator's most recent label in the project and hold its item for them again, so the
+    labeling page shows it next. The label lives on as the returned LabelRevision (the audit trail);
+    None when they have no label to undo."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        label = (
+            Label.objects.filter(item__project=project, annotator=annotator)
+            .select_related("item")
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if label is None:
+            return None
+        revision = _revision_record(label, LabelRevision.Action.UNDO)
+        label.delete()
+        # Someone else may hold the item by now; the annotator still sees it and may label it again.
+        _reservation_take(item=revision.item, annotator=annotator, now=now)
+    return revision
+
+
+def _revision_record(label: Label, action: str) -> LabelRevision:
+    return LabelRevision.objects.create(
+        item=label.item,
+        annotator_id=label.annotator_id,
+        label=label if action == LabelRevision.Action.EDIT else None,
+        action=action,
+        score=label.score,
+        rationale=label.rationale,
+        labeled_at=label.created_at,
+    )
+
+
+# Adjudication
+
+
+def item_adjudicate_clean(*, project: Project, score: int | None, note: str) -> tuple[int, str]:
+    """A gold score on the project's scale, and a note that says why."""
+    errors = {}
+    if score is None or not project.scale_min <= score <= project.scale_max:
+        errors["score"] = f"Choose a gold score from {project.scale_min} to {project.scale_max}."
+    note = (note or "").strip()
+    if not note:
+        errors["note"] = "Say in a few words why this is the gold score."
+    if errors:
+        raise ValidationError(errors)
+    return score, note
+
+
+def item_adjudicate(*, item: Item, reviewer, score: int | None, note: str) -> Item:
+    """Set the item's gold score, with the reviewer's note on why, and who decided when."""
+    score, note = item_adjudicate_clean(project=item.project, score=score, note=note)
+    item.adjudicated_score = score
+    item.adjudication_note = note
+    item.adjudicated_by = reviewer
+    item.adjudicated_at = timezone.now()
+    item.save(update_fields=["adjudicated_score", "adjudication_note", "adjudicated_by", "adjudicated_at"])
+    return item

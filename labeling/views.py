@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from labeling import selectors, services
+from labeling import charts, selectors, services
+from labeling.agreement import agreement_compute
 from labeling.exporting import items_export_lines
-from labeling.forms import ImportForm, ProjectForm
-from labeling.models import ImportJob, Project
-from labeling.roles import LEAD, REVIEWER, role_required
+from labeling.forms import AdjudicationForm, ImportForm, LabelForm, ProjectForm, shown_stamp
+from labeling.models import ImportJob, Item, Label, Project
+from labeling.roles import ANNOTATOR, LEAD, REVIEWER, role_required
 
 _EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
@@ -33,9 +36,14 @@ def project_create(request: HttpRequest) -> HttpResponse:
 
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_object_or_404(Project, slug=slug)
+    splits = selectors.project_split_counts(project=project)
+    totals = {key: sum(row[key] for row in splits) for key in ("items", "labeled", "at_target", "labels")}
+    totals["coverage"] = round(100 * totals["at_target"] / totals["items"]) if totals["items"] else 0
     context = {
         "project": project,
-        "splits": selectors.project_split_counts(project=project),
+        "splits": splits,
+        "totals": totals,
+        "labels_today": selectors.project_labels_today(project=project),
         "import_jobs": project.import_jobs.select_related("created_by")[:5],
     }
     return render(request, "labeling/project_detail.html", context)
@@ -76,3 +84,202 @@ def items_export(request: HttpRequest, slug: str, fmt: str) -> StreamingHttpResp
     )
     response["Content-Disposition"] = f'attachment; filename="{project.slug}-items.{fmt}"'
     return response
+
+
+# Labeling: one page, its workspace swapped by htmx after each submit, skip or undo.
+
+_LABEL_PAGE = "labeling/label.html"
+
+
+def _item_in(project: Project, item_id: int) -> Item:
+    item = get_object_or_404(Item, pk=item_id, project=project)
+    item.project = project  # the caller already holds it: no second query
+    return item
+
+
+def _workspace(
+    request: HttpRequest,
+    project: Project,
+    item: Item | None,
+    *,
+    form: LabelForm | None = None,
+    notice: str = "",
+) -> HttpResponse:
+    """The labeling page, or with htmx only its workspace. Blind: nothing about other labels or judges."""
+    form = form or LabelForm(project=project, item=item)
+    context = {
+        "project": project,
+        "item": item,
+        "form": form,
+        "selected": form.selected_score(),
+        "shown": shown_stamp(item) if item else "",
+        "progress": selectors.annotator_progress(project=project, annotator=request.user),
+        "notice": notice,
+    }
+    return render(request, _LABEL_PAGE + "#workspace" if request.htmx else _LABEL_PAGE, context)
+
+
+def _next(request: HttpRequest, project: Project, notice: str) -> HttpResponse:
+    """After a submit or a skip: the next item in place with htmx, else back to the page (PRG)."""
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("labeling:label", slug=project.slug)
+    item = services.item_reserve_next(project=project, annotator=request.user)
+    return _workspace(request, project, item, notice=notice)
+
+
+@role_required(ANNOTATOR)
+def label(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    return _workspace(request, project, services.item_reserve_next(project=project, annotator=request.user))
+
+
+@role_required(ANNOTATOR)
+@require_POST
+def label_submit(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    item = _item_in(project, item_id)
+    form = LabelForm(request.POST, project=project, item=item)
+    if not form.is_valid():
+        return _workspace(request, project, item, form=form)
+    label = services.label_submit(
+        item=item,
+        annotator=request.user,
+        score=form.cleaned_data["score"],
+        rationale=form.cleaned_data["rationale"],
+        seconds_spent=form.cleaned_data["shown"],
+    )
+    return _next(request, project, notice=f"Saved {label.score} for “{item.query[:80]}”. Press U to undo.")
+
+
+@role_required(ANNOTATOR)
+@require_POST
+def label_skip(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    services.item_skip(item=_item_in(project, item_id), annotator=request.user)
+    return _next(request, project, notice="Skipped: it comes back once the rest of your queue is done.")
+
+
+@role_required(ANNOTATOR)
+@require_POST
+def label_undo(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    undone = services.label_undo_last(project=project, annotator=request.user)
+    if undone is None:
+        return _next(request, project, notice="Nothing to undo: you have no label in this project.")
+    notice = f"Undid your {undone.score} for “{undone.item.query[:80]}”: label it again."
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("labeling:label", slug=project.slug)
+    form = LabelForm(
+        project=project, item=undone.item, initial={"score": undone.score, "rationale": undone.rationale}
+    )
+    return _workspace(request, project, undone.item, form=form, notice=notice)
+
+
+@role_required(ANNOTATOR)
+def my_labels(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    labels = (
+        Label.objects.filter(item__project=project, annotator=request.user)
+        .select_related("item")
+        .annotate(edits=Count("revisions"))
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(labels, 50).get_page(request.GET.get("page"))
+    return render(request, "labeling/my_labels.html", {"project": project, "page": page})
+
+
+@role_required(ANNOTATOR)
+@require_http_methods(["GET", "POST"])
+def my_label_edit(request: HttpRequest, slug: str, label_id: int) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    # Someone else's label is a 404: an annotator cannot even learn that it exists.
+    label = get_object_or_404(
+        Label.objects.select_related("item"), pk=label_id, item__project=project, annotator=request.user
+    )
+    label.item.project = project
+    form = LabelForm(
+        request.POST or None,
+        project=project,
+        item=label.item,
+        initial={"score": label.score, "rationale": label.rationale},
+    )
+    if request.method == "POST" and form.is_valid():
+        services.label_edit(
+            label=label, score=form.cleaned_data["score"], rationale=form.cleaned_data["rationale"]
+        )
+        messages.success(
+            request, f"Label changed to {label.score}; the previous value is kept in its history."
+        )
+        return redirect("labeling:my_labels", slug=project.slug)
+    context = {
+        "project": project,
+        "label": label,
+        "item": label.item,
+        "form": form,
+        "selected": form.selected_score(),
+        "revisions": label.revisions.filter(action="edit"),
+    }
+    return render(request, "labeling/label_edit.html", context)
+
+
+# Reviewers: adjudication and agreement.
+
+
+@role_required(REVIEWER)
+def adjudication_queue(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    include_done = request.GET.get("show") == "all"
+    items = selectors.adjudication_queue(project=project, include_done=include_done)
+    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    context = {"project": project, "page": page, "include_done": include_done}
+    return render(request, "labeling/adjudication_queue.html", context)
+
+
+@role_required(REVIEWER)
+@require_http_methods(["GET", "POST"])
+def adjudicate(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    item = get_object_or_404(Item.objects.select_related("adjudicated_by"), pk=item_id, project=project)
+    item.project = project
+    form = AdjudicationForm(
+        request.POST or None,
+        project=project,
+        initial={"score": item.adjudicated_score, "note": item.adjudication_note},
+    )
+    if request.method == "POST" and form.is_valid():
+        services.item_adjudicate(
+            item=item, reviewer=request.user, score=form.cleaned_data["score"], note=form.cleaned_data["note"]
+        )
+        messages.success(request, f"Gold set to {item.adjudicated_score} for “{item.query[:80]}”.")
+        following = selectors.adjudication_queue(project=project).first()
+        if following is None:
+            return redirect("labeling:adjudication", slug=project.slug)
+        return redirect("labeling:adjudicate", slug=project.slug, item_id=following.pk)
+    context = {
+        "project": project,
+        "item": item,
+        "labels": item.labels.select_related("annotator").order_by("score", "annotator__username"),
+        "form": form,
+        "selected": form.selected_score(),
+    }
+    return render(request, "labeling/adjudicate.html", context)
+
+
+@role_required(REVIEWER)
+def agreement(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    result = agreement_compute(
+        rows=selectors.project_label_rows(project=project), scale_points=project.scale_points
+    )
+    figures = {}
+    if result.annotators:
+        figures = {
+            "distribution": charts.distribution_chart(result),
+            "bias": charts.bias_chart(result),
+            "kappa": charts.kappa_heatmap(result),
+        }
+    return render(
+        request, "labeling/agreement.html", {"project": project, "agreement": result, "figures": figures}
+    )

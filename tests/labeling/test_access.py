@@ -88,3 +88,61 @@ def test_logging_out_needs_a_post(client_for, annotator):
     assert client.get("/logout/").status_code == 405
     assert client.post("/logout/").status_code == 302
     assert client.get("/").status_code == 302
+
+
+ANNOTATOR_PAGES = [
+    ("get", "labeling:label", {"slug": "web"}),
+    ("get", "labeling:my_labels", {"slug": "web"}),
+    ("post", "labeling:label_undo", {"slug": "web"}),
+    ("post", "labeling:label_submit", {"slug": "web", "item_id": 1}),
+    ("post", "labeling:label_skip", {"slug": "web", "item_id": 1}),
+]
+REVIEWER_PAGES = [
+    ("get", "labeling:adjudication", {"slug": "web"}),
+    ("get", "labeling:adjudicate", {"slug": "web", "item_id": 1}),
+    ("post", "labeling:adjudicate", {"slug": "web", "item_id": 1}),
+    ("get", "labeling:agreement", {"slug": "web"}),
+]
+
+
+@pytest.mark.parametrize("method,name,kwargs", ANNOTATOR_PAGES + REVIEWER_PAGES)
+def test_a_user_without_a_role_gets_403_on_labeling_and_review_pages(
+    client_for, outsider, project, method, name, kwargs
+):
+    client = client_for(outsider)
+    assert getattr(client, method)(reverse(name, kwargs=kwargs)).status_code == 403
+
+
+@pytest.mark.parametrize("method,name,kwargs", REVIEWER_PAGES)
+def test_an_annotator_gets_403_on_adjudication_and_agreement(
+    client_for, annotator, project, method, name, kwargs
+):
+    client = client_for(annotator)
+    assert getattr(client, method)(reverse(name, kwargs=kwargs)).status_code == 403
+
+
+def test_a_reviewer_may_label_too(client_for, reviewer, project):
+    assert client_for(reviewer).get(reverse("labeling:label", args=["web"])).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["labeling:label_undo", "labeling:label"])
+def test_labeling_posts_need_the_csrf_token(annotator, project, name):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(annotator)
+    assert client.post(reverse(name, args=["web"])).status_code == 403
+
+
+def test_the_labeling_page_sends_the_csrf_token_for_htmx(client_for, annotator, project):
+    body = client_for(annotator).get(reverse("labeling:label", args=["web"])).content.decode()
+    assert 'hx-headers=\'{"x-csrftoken": "' in body
+
+
+@pytest.mark.parametrize(
+    "url", ["/projects/web/label/", "/projects/web/my-labels/", "/projects/web/agreement/"]
+)
+def test_labeling_pages_send_an_anonymous_visitor_to_the_login_page(client, project, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")

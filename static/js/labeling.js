@@ -1,0 +1,51 @@
+// Keyboard for the labeling and adjudication forms (form[data-keyboard-form]); no framework.
+// Outside a text box: a digit picks that score and moves to the text box, Enter submits,
+// S and U press the buttons marked data-key="s" / "u" (skip, undo).
+// Inside a text box: Enter submits, Shift+Enter is a new line, Esc leaves the box.
+// One listener on the document, so it keeps working after htmx swaps the form.
+(function () {
+  "use strict";
+
+  function isTextBox(el) {
+    return el && (el.tagName === "TEXTAREA" || el.isContentEditable ||
+      (el.tagName === "INPUT" && /^(text|search|email|number|password|url)$/.test(el.type)));
+  }
+
+  function busy() {
+    return document.querySelector(".htmx-request") !== null;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing || event.repeat) return;
+    var target = event.target;
+    var form = document.querySelector("form[data-keyboard-form]");
+
+    if (isTextBox(target)) {
+      if (event.key === "Escape") {
+        target.blur();
+      } else if (event.key === "Enter" && !event.shiftKey && target.form && target.form.hasAttribute("data-keyboard-form")) {
+        event.preventDefault();
+        if (!busy()) target.form.requestSubmit();
+      }
+      return;
+    }
+    if (target.tagName === "BUTTON" || target.tagName === "A" || target.tagName === "SELECT") return;
+
+    if (/^[0-9]$/.test(event.key)) {
+      var radio = form && form.querySelector('input[name="score"][value="' + event.key + '"]');
+      if (!radio) return;
+      event.preventDefault();
+      radio.checked = true;
+      var text = form.querySelector("textarea");
+      if (text) text.focus();
+    } else if (event.key === "Enter" && form) {
+      event.preventDefault();
+      if (!busy()) form.requestSubmit();
+    } else if (event.key === "s" || event.key === "S" || event.key === "u" || event.key === "U") {
+      var button = document.querySelector('[data-key="' + event.key.toLowerCase() + '"]');
+      if (!button || busy()) return;
+      event.preventDefault();
+      button.click();
+    }
+  });
+})();
