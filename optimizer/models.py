@@ -1,0 +1,156 @@
+"""Disagreement bullets, their audit trail, and the project's instruction library."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
+from labeling.models import Item, Project
+
+
+class Bullet(models.Model):
+    """One judge-vs-human disagreement written as a feedback string, curated by a reviewer.
+
+    One bullet per (prompt version, endpoint, item): a rerun of the same prompt on the same model finds the
+    same disagreements, so regenerating from it leaves the bullets (and the reviewers' work) as they are.
+    A new prompt version gets its own bullets, which is how the list shrinks as the flywheel turns.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        MERGED = "merged"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="bullets")
+    prompt_version = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="bullets")
+    endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="bullets")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="bullets")
+    # The run and judgment it came from; the numbers and text below are copies, so the bullet outlives them.
+    judge_run = models.ForeignKey(
+        JudgeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="bullets"
+    )
+    judgment = models.ForeignKey(
+        Judgment, null=True, blank=True, on_delete=models.SET_NULL, related_name="bullets"
+    )
+    gold = models.FloatField()
+    judge_score = models.SmallIntegerField()
+    delta = models.FloatField(help_text="judge − gold: above 0 the judge was too lenient.")
+    human_rationale = models.TextField(blank=True)
+    judge_reasoning = models.TextField(blank=True)
+    generated_text = models.TextField(help_text="The feedback string as generated.")
+    text = models.TextField(help_text="The feedback string as the reviewers left it.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_bullets"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prompt_version", "endpoint", "item"], name="one_bullet_per_version_endpoint_item"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project", "status"], name="bullet_project_status"),
+            models.Index(fields=["prompt_version", "status"], name="bullet_version_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bullet #{self.pk} ({self.status}) on item {self.item_id}"
+
+    @property
+    def direction(self) -> str:
+        return "too lenient" if self.delta > 0 else "too strict"
+
+
+class BulletChange(models.Model):
+    """Who changed a bullet, when, and what it looked like before and after."""
+
+    class Action(models.TextChoices):
+        CREATE = "create"
+        EDIT = "edit"
+        APPROVE = "approve"
+        REJECT = "reject"
+        REOPEN = "reopen"
+        MERGE = "merge"
+        PROMOTE = "promote"
+
+    bullet = models.ForeignKey(Bullet, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} of bullet {self.bullet_id} by {self.user}"
+
+
+class LibraryInstruction(models.Model):
+    """A vetted, general instruction line of a project, written by a reviewer; the constrained optimizer
+    regime composes prompts only from the active ones, in position order."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="library_instructions")
+    text = models.TextField()
+    position = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    origin_bullets = models.ManyToManyField(Bullet, blank=True, related_name="instructions")
+    # The leakage guardrail's findings: [{"rule": "verbatim", "detail": "…"}, …]; empty when clean.
+    guardrail_flags = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "position", "id"]
+        indexes = [models.Index(fields=["project", "position"], name="instruction_order")]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.text[:60]}"
+
+    @property
+    def is_flagged(self) -> bool:
+        return bool(self.guardrail_flags)
+
+
+class InstructionChange(models.Model):
+    """The audit trail of library instructions, shaped like BulletChange."""
+
+    class Action(models.TextChoices):
+        CREATE = "create"
+        EDIT = "edit"
+        MOVE = "move"
+        ACTIVATE = "activate"
+        DEACTIVATE = "deactivate"
+
+    instruction = models.ForeignKey(LibraryInstruction, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} of instruction {self.instruction_id} by {self.user}"
