@@ -114,21 +114,23 @@ class MeteredLM(dspy.LM):
         return cls._local.record
 
 
-def endpoint_lm(endpoint: ModelEndpoint, *, timeout_s: float = 60.0) -> dspy.LM:
+def endpoint_lm(
+    endpoint: ModelEndpoint, *, timeout_s: float = 60.0, lm_class: type[MeteredLM] = MeteredLM
+) -> dspy.LM:
     """The LM behind an endpoint. Real endpoints go through LiteLLM; the key is read from the named
     environment variable at call time and never stored. Retries are ours (see judge_item)."""
     common = {"temperature": endpoint.temperature, "max_tokens": endpoint.max_tokens, "cache": False}
     if endpoint.is_simulator:
         from judging.sim.engine import AsyncSimEngine, SimEngine
 
-        return MeteredLM(
+        return lm_class(
             endpoint.model,
             engine=SimEngine(endpoint.model),
             async_engine=AsyncSimEngine(endpoint.model),
             **common,
         )
     api_key = os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None
-    return MeteredLM(
+    return lm_class(
         endpoint.model,
         engine="litellm",
         api_base=endpoint.api_base or None,

@@ -84,6 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FlywheelSimLLM/1.0"
     timeout = 60  # an idle keep-alive connection is dropped after this long
+    # Headers and body go out in two writes; with Nagle on, the body waits for the client's delayed
+    # ACK and every reply gets ~40 ms of extra latency on top of latency_ms.
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     # -- plumbing -------------------------------------------------------------------------------------
