@@ -57,6 +57,9 @@ class PromptVersion(models.Model):
     )
     origin = models.CharField(max_length=100, default="hand-written")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # The guardrails' findings on this prompt ([{"rule": "leakage", "detail": "…"}, …]); a flagged version
+    # cannot be promoted. Empty for a clean or hand-written version.
+    guardrail_flags = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -72,6 +75,10 @@ class PromptVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} v{self.pk} for {self.target_model.name} ({self.status})"
+
+    @property
+    def is_flagged(self) -> bool:
+        return bool(self.guardrail_flags)
 
 
 class JudgeRun(models.Model):
