@@ -1,0 +1,72 @@
+"""The feedback string: one judge-vs-human disagreement in the shape DESIGN.md fixes.
+
+Reviewers read and edit exactly this text as a bullet, and GEPA receives exactly this text as the
+per-example feedback of its metric, so both go through feedback_string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def gap_phrase(*, judge_score: int, gold: float) -> str:
+    """'judge 5, humans 2: over by 3' — the prediction, gold and the signed gap."""
+    delta = judge_score - gold
+    if delta > 0:
+        gap = f"over by {_number(delta)}"
+    elif delta < 0:
+        gap = f"under by {_number(-delta)}"
+    else:
+        gap = "agreed"
+    return f"judge {_number(judge_score)}, humans {_number(gold)}: {gap}"
+
+
+def direction_phrase(*, judge_score: int, gold: float) -> str:
+    if judge_score > gold:
+        return "The judge was too lenient."
+    if judge_score < gold:
+        return "The judge was too strict."
+    return "The judge agreed with the humans."
+
+
+def feedback_string(
+    *,
+    judge_score: int | None,
+    gold: float,
+    scale_min: int,
+    scale_max: int,
+    human_rationales: Iterable[str],
+    judge_reasoning: str,
+    guardrail_text: str,
+    raw_output: str = "",
+) -> str:
+    """One disagreement, in order: prediction vs gold with the signed gap, the direction in words, the
+    human rationale, the judge's reasoning, the project's guardrail text.
+
+    A malformed judgment (judge_score None) says so instead of a gap, and names the scale it missed.
+    """
+    if judge_score is None:
+        head = (
+            f"judge gave no valid score, humans {_number(gold)}: the output did not parse to an integer "
+            f"from {scale_min} to {scale_max}."
+        )
+        direction = "The judge broke the output format."
+        reasoning = (judge_reasoning or raw_output or "").strip()
+    else:
+        head = gap_phrase(judge_score=judge_score, gold=gold) + "."
+        direction = direction_phrase(judge_score=judge_score, gold=gold)
+        reasoning = (judge_reasoning or "").strip()
+    rationales = [text.strip() for text in human_rationales if text and text.strip()]
+    lines = [
+        head,
+        direction,
+        "Human rationale: " + (" / ".join(rationales) if rationales else "(none given)"),
+        "Judge reasoning: " + (reasoning or "(none given)"),
+    ]
+    if guardrail_text.strip():
+        lines.append("Guardrail: " + guardrail_text.strip())
+    return "\n".join(lines)
