@@ -36,7 +36,9 @@ def judge_run_start(
     item_set: str,
     user=None,
     force_fresh: bool = False,
+    enqueue: bool = True,
 ) -> JudgeRun:
+    """A new run, queued for the workers; with enqueue=False the caller runs it (judge_run_execute)."""
     project = prompt_version.project
     with transaction.atomic():
         run = JudgeRun.objects.create(
@@ -48,7 +50,23 @@ def judge_run_start(
             created_by=user,
             total_items=run_items(project=project, item_set=item_set).count(),
         )
-        _enqueue_dispatch(run)
+        if enqueue:
+            _enqueue_dispatch(run)
+    return run
+
+
+def judge_run_execute(*, run: JudgeRun) -> JudgeRun:
+    """Judge what is missing of the run right here, chunk by chunk, with the same code the workers run:
+    for a task that is itself a worker's job (an optimization run measuring on the test split)."""
+    JudgeRun.objects.filter(pk=run.pk).update(
+        status=JudgeRun.Status.RUNNING, started_at=run.started_at or timezone.now()
+    )
+    ids = pending_item_ids(run)
+    for start in range(0, len(ids), CHUNK_SIZE):
+        if judge_chunk_process(run_id=run.pk, item_ids=ids[start : start + CHUNK_SIZE]).cancelled:
+            break
+    judge_run_finish_if_complete(run_id=run.pk)
+    run.refresh_from_db()
     return run
 
 

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from optimizer.models import Bullet, BulletChange, InstructionChange, LibraryInstruction
+from optimizer.models import (
+    Bullet,
+    BulletChange,
+    InstructionChange,
+    LibraryInstruction,
+    OptimizationCandidate,
+    OptimizationRun,
+)
 
 
 @admin.register(Bullet)
@@ -29,3 +36,17 @@ class LibraryInstructionAdmin(admin.ModelAdmin):
 class InstructionChangeAdmin(admin.ModelAdmin):
     list_display = ("instruction", "action", "user", "at")
     raw_id_fields = ("instruction",)
+
+
+class OptimizationCandidateInline(admin.TabularInline):
+    model = OptimizationCandidate
+    raw_id_fields = ("prompt_version",)
+    extra = 0
+
+
+@admin.register(OptimizationRun)
+class OptimizationRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "algorithm", "regime", "status", "stop_reason", "metric_calls_used")
+    list_filter = ("project", "algorithm", "regime", "status")
+    raw_id_fields = ("base_version", "best_version", "base_test_run", "best_test_run")
+    inlines = [OptimizationCandidateInline]

@@ -98,11 +98,11 @@ def _merge_runs(tokens: Sequence[str], copied: set[tuple[str, ...]], size: int) 
 def invariant_flags(
     text: str, *, scale_min: int, scale_max: int, output_fields: Sequence[str] = (), base_text: str = ""
 ) -> list[dict]:
-    """The candidate still states the scale (both ends, as numbers) and the output fields that the base
-    named; the fields of the DSPy signature itself cannot change (the judge program builds them)."""
+    """The candidate still states the scale (both ends, as numbers) and the output fields, where the base
+    did ("still": a prompt composed from library lines never stated them, and the judge program's
+    Literal score field enforces the scale anyway); the signature's own fields cannot change."""
     flags = []
-    numbers = set(re.findall(r"-?\d+", text or ""))
-    if str(scale_min) not in numbers or str(scale_max) not in numbers:
+    if _states_scale(base_text, scale_min, scale_max) and not _states_scale(text, scale_min, scale_max):
         flags.append(
             {"rule": "scale", "detail": f"no longer states the {scale_min}–{scale_max} scale of the project"}
         )
@@ -112,6 +112,11 @@ def invariant_flags(
         if field.lower() in base_words and field.lower() not in text_words:
             flags.append({"rule": "output", "detail": f'no longer mentions the output field "{field}"'})
     return flags
+
+
+def _states_scale(text: str, scale_min: int, scale_max: int) -> bool:
+    numbers = set(re.findall(r"-?\d+", text or ""))
+    return str(scale_min) in numbers and str(scale_max) in numbers
 
 
 def length_flags(text: str, *, max_chars: int = DEFAULT_MAX_PROMPT_CHARS) -> list[dict]:

@@ -154,3 +154,108 @@ class InstructionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} of instruction {self.instruction_id} by {self.user}"
+
+
+class OptimizationRun(models.Model):
+    """A background search for a better judge prompt: algorithm × regime × base version × target model,
+    within a budget of metric calls and dollars; its accepted candidates become prompt versions."""
+
+    class Regime(models.TextChoices):
+        DISAGREEMENT = "disagreement", "Disagreement minimization"
+        CROSS_MODEL = "cross_model", "Cross-model adaptation"
+        LIBRARY = "library", "Instruction-library composition"
+
+    class Algorithm(models.TextChoices):
+        GEPA = "gepa", "GEPA"
+        MIPRO = "mipro", "MIPROv2"
+        LIBRARY = "library", "Library selection"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        CANCELLED = "cancelled"
+        INTERRUPTED = "interrupted"
+        FAILED = "failed"
+
+    class StopReason(models.TextChoices):
+        DONE = "done", "finished its budget of metric calls"
+        THRESHOLD = "threshold", "reached the score threshold"
+        DOLLAR_CAP = "dollar_cap", "hit the dollar budget"
+        CANCELLED = "cancelled", "cancelled"
+        CRASHED = "crashed", "crashed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="optimization_runs")
+    regime = models.CharField(max_length=12, choices=Regime.choices, default=Regime.DISAGREEMENT)
+    algorithm = models.CharField(max_length=8, choices=Algorithm.choices, default=Algorithm.GEPA)
+    base_version = models.ForeignKey(
+        PromptVersion, on_delete=models.PROTECT, related_name="optimization_runs"
+    )
+    target_endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="+")
+    reflection_endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="+")
+    max_metric_calls = models.PositiveIntegerField(default=300)
+    max_dollars = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    score_threshold = models.FloatField(null=True, blank=True)
+    seed = models.PositiveIntegerField(default=0)
+    estimate = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    stop_reason = models.CharField(max_length=12, choices=StopReason.choices, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    metric_calls_used = models.PositiveIntegerField(default=0)
+    dollars_spent = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    base_dev_score = models.FloatField(null=True, blank=True)
+    best_dev_score = models.FloatField(null=True, blank=True)
+    # [[metric calls used, best dev score so far], …]: the progress chart.
+    progress = models.JSONField(default=list, blank=True)
+    best_version = models.ForeignKey(
+        PromptVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    base_test_run = models.ForeignKey(
+        JudgeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    best_test_run = models.ForeignKey(
+        JudgeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Starts, counting every resume.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"optimization run #{self.pk} ({self.get_algorithm_display()}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.CANCELLED, self.Status.FAILED)
+
+    @property
+    def can_resume(self) -> bool:
+        return self.status in (self.Status.INTERRUPTED, self.Status.FAILED)
+
+
+class OptimizationCandidate(models.Model):
+    """A prompt the search accepted into its pool, with its score on the dev split; the prompt itself is
+    a PromptVersion (status candidate, parent the run's base) carrying the guardrails' findings."""
+
+    run = models.ForeignKey(OptimizationRun, on_delete=models.CASCADE, related_name="candidates")
+    index = models.PositiveIntegerField(help_text="The search's own number for the candidate.")
+    prompt_version = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="+")
+    dev_score = models.FloatField()
+    metric_calls_at = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="one_candidate_per_run_index")]
+
+    def __str__(self) -> str:
+        return f"candidate {self.index} of run #{self.run_id} (dev {self.dev_score:.3f})"
