@@ -38,6 +38,17 @@ def pytest_configure(config) -> None:
 
 
 @pytest.fixture
+def postgres_db(transactional_db):
+    """For tests that need PostgreSQL itself (row locks, real concurrency): skipped on SQLite, and a
+    failure there with REQUIRE_SERVICES=1."""
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        message = "needs PostgreSQL (set DATABASE_URL=postgres://…)"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
 def make_user(django_user_model):
     def make(username: str, *roles: str):
         user = django_user_model.objects.create_user(username=username, password=PASSWORD)
