@@ -132,6 +132,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # Celery. The embedded default is kombu's filesystem transport: a queue in a folder, no server.
 BROKER_DIR = VAR_DIR / "broker"
+OPTIMIZER_DIR = VAR_DIR / "optimizer"  # GEPA checkpoints of unfinished optimization runs
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR.mkdir(parents=True, exist_ok=True)

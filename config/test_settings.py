@@ -6,6 +6,7 @@ from config.settings import CELERY_BROKER_URL, DATABASES, VAR_DIR
 TEST_VAR_DIR = VAR_DIR / "test"
 TEST_VAR_DIR.mkdir(parents=True, exist_ok=True)
 UPLOAD_DIR = TEST_VAR_DIR / "uploads"
+OPTIMIZER_DIR = TEST_VAR_DIR / "optimizer"
 
 if CELERY_BROKER_URL.startswith("filesystem://"):
     (TEST_VAR_DIR / "broker").mkdir(exist_ok=True)

@@ -4,6 +4,7 @@ instruction library. Nothing here touches the database; the run (optimizer.runs)
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,13 +100,30 @@ def run_gepa(spec: SearchSpec) -> SearchResult:
     )
 
 
+def counted(metric: Callable, on_calls: Callable[[int], None]) -> Callable:
+    """A metric that reports how often it has been called (MIPROv2 keeps no such count of its own)."""
+    lock = threading.Lock()
+    calls = {"n": 0}
+
+    def metric_counted(*args, **kwargs):
+        with lock:
+            calls["n"] += 1
+            used = calls["n"]
+        on_calls(used)
+        return metric(*args, **kwargs)
+
+    metric_counted.calls = calls
+    return metric_counted
+
+
 def run_mipro(spec: SearchSpec) -> SearchResult:
     minibatch_size = min(25, len(spec.valset))
     # Every trial scores a minibatch, and every fifth one the whole validation set.
     per_trial = minibatch_size + len(spec.valset) / 5
     num_trials = max(2, int((spec.max_metric_calls - len(spec.valset)) / per_trial))
+    metric = counted(score_only(spec.metric), spec.hooks.on_metric_calls)
     optimizer = dspy.MIPROv2(
-        metric=score_only(spec.metric),
+        metric=metric,
         prompt_model=spec.reflection_lm,
         task_model=spec.target_lm,
         auto=None,
@@ -132,11 +150,10 @@ def run_mipro(spec: SearchSpec) -> SearchResult:
         if instructions not in seen:
             seen.add(instructions)
             spec.hooks.on_candidate(index + 1, instructions, float(candidate["score"]) / 100)
-    calls = int(getattr(compiled, "total_calls", 0) or 0)
     return SearchResult(
         best_instructions=compiled.judge.signature.instructions,
         best_score=float(getattr(compiled, "score", 0) or 0) / 100,
-        metric_calls=calls,
+        metric_calls=metric.calls["n"],
     )
 
 

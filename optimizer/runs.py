@@ -1,0 +1,597 @@
+"""Optimization runs: launch with an estimate, execute in a worker with live progress, stop honestly
+(done, threshold, dollar cap, cancelled, crashed), resume after a crash, and measure base and best on
+the test split under identical conditions."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import dspy
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Avg, F
+from django.utils import timezone
+
+from judging.metrics import example_score
+from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
+from judging.program import judge_program_for
+from judging.runs import judge_run_execute, judge_run_start
+from labeling.gold import gold_scores
+from labeling.models import Item, Label, Project
+from optimizer.budget import Budget, RunStopped, budgeted_lm
+from optimizer.feedback import feedback_string
+from optimizer.guardrails import DEFAULT_MAX_PROMPT_CHARS, prompt_flags
+from optimizer.models import OptimizationCandidate, OptimizationRun
+from optimizer.search import SEARCHES, SearchHooks, SearchSpec
+
+HEARTBEAT_S = 2.0
+# A running run whose worker has not written a heartbeat for this long is taken for dead.
+STALE_AFTER = timedelta(seconds=30)
+# GEPA stops cooperatively between iterations; a cancel still pending after this long stops the calls.
+CANCEL_GRACE_S = 20.0
+MIN_EXAMPLES = 4  # per split, below which a search learns nothing worth promoting
+MAX_THREADS = 8
+
+
+# Launch
+
+
+def run_estimate(
+    *,
+    project: Project,
+    base_version: PromptVersion,
+    target_endpoint: ModelEndpoint,
+    reflection_endpoint: ModelEndpoint,
+    algorithm: str,
+    max_metric_calls: int,
+) -> dict:
+    """Calls and dollars a run will spend at most: the search's metric calls, the reflection/proposal
+    calls, and judging base and best on the test split. Token counts come from this project's past
+    judgments on the target model where there are any, else from the length of the texts."""
+    dev, test = (_gold_items(project, split).count() for split in ("dev", "test"))
+    if algorithm == OptimizationRun.Algorithm.GEPA:
+        # An iteration: 3 train examples with the parent, one reflection, 3 with the child, and the
+        # dev set when the child is better (about one time in three).
+        iterations = max(1, int((max_metric_calls - dev) / (6 + dev / 3)))
+        reflection_calls = iterations
+    elif algorithm == OptimizationRun.Algorithm.MIPRO:
+        reflection_calls = 5 + min(8, max(2, max_metric_calls // 25))  # summaries, then one per proposal
+    else:
+        reflection_calls = 0
+    judge_calls = max_metric_calls + 2 * test
+    past = Judgment.objects.filter(
+        run__project=project, run__endpoint=target_endpoint, error_kind=""
+    ).aggregate(tokens_in=Avg("input_tokens"), tokens_out=Avg("output_tokens"))
+    if past["tokens_in"]:
+        judge_in, judge_out, basis = (
+            float(past["tokens_in"]),
+            float(past["tokens_out"] or 0),
+            "past judgments",
+        )
+    else:
+        sample = Item.objects.filter(project=project).values_list("document", flat=True)[:50]
+        mean_chars = sum(map(len, sample)) / max(1, len(sample))
+        judge_in = (len(base_version.instructions) + mean_chars) / 4 + 250
+        judge_out, basis = 120.0, "text length"
+    reflect_in, reflect_out = 3000.0, 400.0
+
+    def dollars(endpoint: ModelEndpoint, calls: int, tokens_in: float, tokens_out: float) -> Decimal:
+        per_call = (
+            endpoint.price_input_per_mtok * Decimal(str(tokens_in))
+            + endpoint.price_output_per_mtok * Decimal(str(tokens_out))
+        ) / Decimal(1_000_000)
+        return per_call * calls
+
+    total = dollars(target_endpoint, judge_calls, judge_in, judge_out) + dollars(
+        reflection_endpoint, reflection_calls, reflect_in, reflect_out
+    )
+    return {
+        "judge_calls": judge_calls,
+        "reflection_calls": reflection_calls,
+        "dollars": float(round(total, 4)),
+        "basis": basis,
+    }
+
+
+def optimization_run_start(
+    *,
+    project: Project,
+    base_version: PromptVersion,
+    target_endpoint: ModelEndpoint,
+    reflection_endpoint: ModelEndpoint,
+    regime: str = OptimizationRun.Regime.DISAGREEMENT,
+    algorithm: str = OptimizationRun.Algorithm.GEPA,
+    max_metric_calls: int = 300,
+    max_dollars: Decimal | None = None,
+    score_threshold: float | None = None,
+    seed: int = 0,
+    user=None,
+) -> OptimizationRun:
+    """Check the launch against the regime's rules and queue the run for a worker."""
+    Regime, Algorithm = OptimizationRun.Regime, OptimizationRun.Algorithm  # noqa: N806
+    errors: dict[str, str] = {}
+    if base_version.project_id != project.pk:
+        errors["base_version"] = "The base prompt version belongs to another project."
+    if regime == Regime.LIBRARY:
+        algorithm = Algorithm.LIBRARY
+        if not _library_lines(project):
+            errors["regime"] = "The instruction library of this project has no active instruction yet."
+    elif algorithm == Algorithm.LIBRARY:
+        errors["algorithm"] = "Library selection belongs to the instruction-library regime."
+    if regime == Regime.DISAGREEMENT and target_endpoint.pk != base_version.target_model_id:
+        errors["target_endpoint"] = (
+            f"Disagreement minimization keeps the model: choose {base_version.target_model.name}, "
+            "or adapt to another model."
+        )
+    if regime == Regime.CROSS_MODEL and target_endpoint.pk == base_version.target_model_id:
+        errors["target_endpoint"] = "Cross-model adaptation needs a target model other than the base's."
+    for split in ("train", "dev"):
+        count = _gold_items(project, split).count()
+        if count < MIN_EXAMPLES:
+            errors.setdefault(
+                "base_version",
+                f"The {split} split has {count} items with gold; label at least {MIN_EXAMPLES}.",
+            )
+    if max_metric_calls < 10:
+        errors["max_metric_calls"] = "Give the search at least 10 metric calls."
+    if max_dollars is not None and max_dollars <= 0:
+        errors["max_dollars"] = "A dollar budget must be above zero (leave it empty for none)."
+    if errors:
+        raise ValidationError(errors)
+    estimate = run_estimate(
+        project=project,
+        base_version=base_version,
+        target_endpoint=target_endpoint,
+        reflection_endpoint=reflection_endpoint,
+        algorithm=algorithm,
+        max_metric_calls=max_metric_calls,
+    )
+    with transaction.atomic():
+        run = OptimizationRun.objects.create(
+            project=project,
+            regime=regime,
+            algorithm=algorithm,
+            base_version=base_version,
+            target_endpoint=target_endpoint,
+            reflection_endpoint=reflection_endpoint,
+            max_metric_calls=max_metric_calls,
+            max_dollars=max_dollars,
+            score_threshold=score_threshold,
+            seed=seed,
+            estimate=estimate,
+            created_by=user,
+        )
+        _enqueue(run)
+    return run
+
+
+def _enqueue(run: OptimizationRun) -> None:
+    from optimizer.tasks import optimization_run_task
+
+    transaction.on_commit(lambda: optimization_run_task.delay(run.pk))
+
+
+def optimization_run_cancel(*, run: OptimizationRun) -> None:
+    """A running search stops within one iteration and keeps its best candidate; a queued one never starts."""
+    OptimizationRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    OptimizationRun.objects.filter(
+        pk=run.pk, status__in=[OptimizationRun.Status.QUEUED, OptimizationRun.Status.INTERRUPTED]
+    ).update(
+        status=OptimizationRun.Status.CANCELLED,
+        stop_reason=OptimizationRun.StopReason.CANCELLED,
+        finished_at=timezone.now(),
+    )
+
+
+def optimization_run_resume(*, run: OptimizationRun) -> OptimizationRun:
+    """Start an interrupted or failed run again: GEPA picks up from its log_dir, the others start over;
+    candidates already recorded are kept and not recorded twice."""
+    if not run.can_resume:
+        raise ValidationError(f"Run #{run.pk} is {run.status}; only an interrupted or failed run resumes.")
+    with transaction.atomic():
+        OptimizationRun.objects.filter(pk=run.pk).update(
+            status=OptimizationRun.Status.QUEUED,
+            stop_reason="",
+            error="",
+            cancel_requested=False,
+            finished_at=None,
+        )
+        _enqueue(run)
+    run.refresh_from_db()
+    return run
+
+
+def optimization_runs_mark_interrupted(*, now=None) -> int:
+    """Runs whose worker stopped writing heartbeats (killed, out of memory, machine gone) are marked
+    interrupted, with a resume action, instead of showing 'running' forever."""
+    now = now or timezone.now()
+    return OptimizationRun.objects.filter(
+        status=OptimizationRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    ).update(
+        status=OptimizationRun.Status.INTERRUPTED,
+        stop_reason=OptimizationRun.StopReason.CRASHED,
+        error="The worker running this search stopped answering; resume continues from its last checkpoint.",
+    )
+
+
+def run_log_dir(run: OptimizationRun) -> Path:
+    """GEPA's checkpoint folder: a rerun with the same folder resumes, so it must never be shared by two
+    runs (ids repeat across databases and test runs; the creation time does not)."""
+    return Path(settings.OPTIMIZER_DIR) / f"run-{run.pk}-{run.created_at:%Y%m%dT%H%M%S%f}"
+
+
+# Data for the search
+
+
+def _gold_items(project: Project, split: str):
+    return Item.objects.filter(project=project, split=split, labels__isnull=False).distinct()
+
+
+def _library_lines(project: Project) -> list[str]:
+    from optimizer.selectors import library_instructions
+
+    return [instruction.text for instruction in library_instructions(project)]
+
+
+def split_examples(project: Project, split: str) -> list[dspy.Example]:
+    """Items of a split with gold, as DSPy examples carrying what the metric's feedback needs."""
+    items = Item.objects.filter(project=project, split=split)
+    gold = gold_scores(items)
+    rationales: dict[int, list[str]] = {}
+    for item_id, rationale in (
+        Label.objects.filter(item__in=gold.keys()).order_by("id").values_list("item_id", "rationale")
+    ):
+        rationales.setdefault(item_id, []).append(rationale)
+    return [
+        dspy.Example(
+            item_id=item_id,
+            query=query,
+            document=document,
+            gold=gold[item_id],
+            rationales=rationales.get(item_id, []),
+        ).with_inputs("query", "document")
+        for item_id, query, document in items.filter(pk__in=gold.keys())
+        .order_by("id")
+        .values_list("id", "query", "document")
+    ]
+
+
+def objective_metric(*, project: Project, bullets: dict[int, str]):
+    """DESIGN.md's objective as a score in [0, 1], with feedback for GEPA: the reviewers' approved bullet
+    for the item where the judge still disagrees with it, else a freshly built feedback string."""
+
+    def metric(gold, pred, trace=None, pred_name=None, pred_trace=None):
+        judged = getattr(pred, "score", None)
+        if not isinstance(judged, int) or not project.scale_min <= judged <= project.scale_max:
+            judged = None
+        score = example_score(
+            gold=gold.gold, judged=judged, scale_min=project.scale_min, scale_max=project.scale_max
+        )
+        if judged is not None and judged == gold.gold:
+            feedback = f"judge {judged}, humans {judged}: agreed. Keep what made this right."
+        elif gold.item_id in bullets and judged is not None:
+            feedback = bullets[gold.item_id]
+        else:
+            feedback = feedback_string(
+                judge_score=judged,
+                gold=gold.gold,
+                scale_min=project.scale_min,
+                scale_max=project.scale_max,
+                human_rationales=gold.rationales,
+                judge_reasoning=str(getattr(pred, "reasoning", "") or ""),
+                guardrail_text=project.guardrail_text,
+            )
+        return dspy.Prediction(score=score, feedback=feedback)
+
+    return metric
+
+
+# Execution
+
+
+@dataclass
+class _Live:
+    """What the search reports, kept in memory and written to the run row by the heartbeat thread."""
+
+    metric_calls: int = 0
+    best: float | None = None
+    points: list[list] | None = None  # [[metric calls, best dev score so far], …] for the chart
+    cancelled: bool = False
+    cancel_seen_at: float | None = None
+    dirty: bool = True
+
+
+class _Recorder:
+    """The search's hooks: candidates are saved at once (in the search's own thread), counters in memory."""
+
+    def __init__(
+        self, run: OptimizationRun, budget: Budget, training_texts: list[str], user_names: list[str]
+    ):
+        self.run = run
+        self.budget = budget
+        self.training_texts = training_texts
+        self.user_names = user_names
+        self.live = _Live(
+            metric_calls=run.metric_calls_used, best=run.best_dev_score, points=list(run.progress)
+        )
+        self.lock = threading.Lock()
+
+    def hooks(self) -> SearchHooks:
+        return SearchHooks(
+            on_candidate=self.on_candidate, on_metric_calls=self.on_metric_calls, should_stop=self.should_stop
+        )
+
+    def on_metric_calls(self, used: int) -> None:
+        with self.lock:
+            self.live.metric_calls = used
+            self.live.dirty = True
+            if self.live.best is not None:
+                self._point()
+
+    def _point(self) -> None:
+        """One chart point per metric-call count; the newest best at that count wins."""
+        point = [self.live.metric_calls, self.live.best]
+        if self.live.points and self.live.points[-1][0] == point[0]:
+            self.live.points[-1] = point
+        else:
+            self.live.points.append(point)
+
+    def should_stop(self) -> bool:
+        return self.live.cancelled or self.budget.stop_reason is not None
+
+    def on_candidate(self, index: int, instructions: str, score: float) -> None:
+        run = self.run
+        if instructions.strip() == run.base_version.instructions.strip():
+            OptimizationRun.objects.filter(pk=run.pk).update(base_dev_score=score)
+            run.base_dev_score = score
+            self._best(score)
+            return
+        candidate_record(
+            run=run,
+            index=index,
+            instructions=instructions,
+            dev_score=score,
+            metric_calls_at=self.live.metric_calls,
+            training_texts=self.training_texts,
+            user_names=self.user_names,
+        )
+        self._best(score)
+
+    def _best(self, score: float) -> None:
+        with self.lock:
+            if self.live.best is None or score > self.live.best:
+                self.live.best = score
+            self._point()
+            self.live.dirty = True
+
+
+def candidate_record(
+    *,
+    run: OptimizationRun,
+    index: int,
+    instructions: str,
+    dev_score: float,
+    metric_calls_at: int,
+    training_texts: list[str],
+    user_names: list[str],
+) -> OptimizationCandidate:
+    """A candidate becomes a prompt version of the target model (status candidate, parent the base),
+    checked by every guardrail. Recording the same index again (a resumed search) changes nothing."""
+    existing = OptimizationCandidate.objects.filter(run=run, index=index).first()
+    if existing is not None:
+        return existing
+    project = run.project
+    base_text = run.base_version.instructions if run.regime != OptimizationRun.Regime.LIBRARY else ""
+    flags = prompt_flags(
+        instructions,
+        scale_min=project.scale_min,
+        scale_max=project.scale_max,
+        training_texts=training_texts,
+        user_names=user_names,
+        base_text=base_text,
+        max_chars=max(2 * len(run.base_version.instructions), DEFAULT_MAX_PROMPT_CHARS),
+    )
+    with transaction.atomic():
+        version = PromptVersion.objects.create(
+            project=project,
+            target_model=run.target_endpoint,
+            instructions=instructions,
+            parent=run.base_version,
+            origin=f"{run.get_algorithm_display()} run #{run.pk}",
+            status=PromptVersion.Status.CANDIDATE,
+            guardrail_flags=flags,
+            created_by=run.created_by,
+        )
+        return OptimizationCandidate.objects.create(
+            run=run, index=index, prompt_version=version, dev_score=dev_score, metric_calls_at=metric_calls_at
+        )
+
+
+class _Heartbeat(threading.Thread):
+    """Writes progress and a heartbeat to the run row, and notices a cancel, while the search runs."""
+
+    def __init__(self, run: OptimizationRun, recorder: _Recorder, budget: Budget):
+        super().__init__(name=f"optimizer-heartbeat-{run.pk}", daemon=True)
+        self.run_id = run.pk
+        self.recorder = recorder
+        self.budget = budget
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.finished.wait(HEARTBEAT_S):
+                self.beat()
+        finally:
+            connection.close()
+
+    def beat(self) -> None:
+        live = self.recorder.live
+        if (
+            not live.cancelled
+            and OptimizationRun.objects.filter(pk=self.run_id, cancel_requested=True).exists()
+        ):
+            live.cancelled, live.cancel_seen_at = True, time.monotonic()
+        if live.cancelled and time.monotonic() - (live.cancel_seen_at or 0) > CANCEL_GRACE_S:
+            self.budget.stop(OptimizationRun.StopReason.CANCELLED)
+        progress_write(self.run_id, self.recorder, self.budget)
+
+
+def progress_write(run_id: int, recorder: _Recorder, budget: Budget) -> None:
+    live = recorder.live
+    changes = {"heartbeat_at": timezone.now(), "dollars_spent": budget.spent}
+    with recorder.lock:
+        if live.dirty:
+            changes.update(
+                metric_calls_used=live.metric_calls, best_dev_score=live.best, progress=list(live.points)
+            )
+            live.dirty = False
+    OptimizationRun.objects.filter(pk=run_id).update(**changes)
+
+
+def optimization_run_execute(*, run_id: int) -> OptimizationRun:
+    """The worker's side of a run, from queued to an honest stop reason."""
+    claimed = OptimizationRun.objects.filter(
+        pk=run_id, status=OptimizationRun.Status.QUEUED, cancel_requested=False
+    ).update(status=OptimizationRun.Status.RUNNING, heartbeat_at=timezone.now(), attempts=F("attempts") + 1)
+    run = OptimizationRun.objects.select_related(
+        "project", "base_version", "target_endpoint", "reflection_endpoint", "created_by"
+    ).get(pk=run_id)
+    if not claimed:
+        return run  # cancelled before it started, or already taken by another worker
+    if run.started_at is None:
+        run.started_at = timezone.now()
+        OptimizationRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
+
+    project = run.project
+    budget = Budget(max_dollars=run.max_dollars)
+    budget.charge(Decimal(run.dollars_spent))  # a resumed run carries what it already spent
+    trainset, valset = split_examples(project, "train"), split_examples(project, "dev")
+    training_texts = [f"{example.query}\n{example.document}" for example in trainset]
+    user_names = list(get_user_model().objects.values_list("username", flat=True))
+    recorder = _Recorder(run, budget, training_texts, user_names)
+    spec = SearchSpec(
+        program_for=lambda instructions: judge_program_for(
+            scale_min=project.scale_min, scale_max=project.scale_max, instructions=instructions
+        ),
+        base_instructions=run.base_version.instructions,
+        trainset=trainset,
+        valset=valset,
+        metric=objective_metric(project=project, bullets=_approved_bullets(project)),
+        target_lm=budgeted_lm(run.target_endpoint, budget),
+        reflection_lm=budgeted_lm(run.reflection_endpoint, budget),
+        max_metric_calls=run.max_metric_calls,
+        seed=run.seed,
+        num_threads=max(1, min(run.target_endpoint.concurrency, MAX_THREADS)),
+        log_dir=run_log_dir(run),
+        hooks=recorder.hooks(),
+        library=_library_lines(project) if run.algorithm == OptimizationRun.Algorithm.LIBRARY else (),
+        score_threshold=run.score_threshold,
+    )
+    heartbeat = _Heartbeat(run, recorder, budget)
+    heartbeat.start()
+    stop_reason, error = OptimizationRun.StopReason.DONE, ""
+    try:
+        result = SEARCHES[run.algorithm](spec)
+        if (
+            result.best_score is not None
+            and result.best_instructions.strip() != run.base_version.instructions.strip()
+        ):
+            recorder._best(result.best_score)
+    except RunStopped as stopped:
+        stop_reason = stopped.reason
+    except Exception as exc:  # noqa: BLE001 - whatever broke the search is what the lead must read
+        stop_reason, error = OptimizationRun.StopReason.CRASHED, f"{type(exc).__name__}: {exc}"
+    finally:
+        heartbeat.finished.set()
+        heartbeat.join()
+        close_old_connections()
+        progress_write(run.pk, recorder, budget)
+
+    if stop_reason == OptimizationRun.StopReason.DONE:
+        if recorder.live.cancelled:
+            stop_reason = OptimizationRun.StopReason.CANCELLED
+        elif budget.stop_reason == OptimizationRun.StopReason.DOLLAR_CAP:
+            stop_reason = OptimizationRun.StopReason.DOLLAR_CAP
+        elif run.score_threshold is not None and (recorder.live.best or 0) >= run.score_threshold:
+            stop_reason = OptimizationRun.StopReason.THRESHOLD
+    return _finish(run, stop_reason=stop_reason, error=error)
+
+
+def _approved_bullets(project: Project) -> dict[int, str]:
+    from optimizer.selectors import approved_feedback_by_item
+
+    return approved_feedback_by_item(project=project)
+
+
+def _finish(run: OptimizationRun, *, stop_reason: str, error: str) -> OptimizationRun:
+    # The best candidate that beat the base on dev and passed the guardrails: a flagged one is kept and
+    # shown, but it is not what the run offers for promotion.
+    best = next(
+        (
+            candidate
+            for candidate in run.candidates.select_related("prompt_version").order_by("-dev_score", "index")
+            if not candidate.prompt_version.is_flagged
+        ),
+        None,
+    )
+    best_version = (
+        best.prompt_version
+        if best and (run.base_dev_score is None or best.dev_score > run.base_dev_score)
+        else None
+    )
+    OptimizationRun.objects.filter(pk=run.pk).update(best_version=best_version)
+    if stop_reason == OptimizationRun.StopReason.CRASHED:
+        status = OptimizationRun.Status.FAILED
+    elif stop_reason == OptimizationRun.StopReason.CANCELLED:
+        status = OptimizationRun.Status.CANCELLED
+    else:
+        status = OptimizationRun.Status.DONE
+    # The test split is measured when the search ended on its own terms; a cancel or a spent dollar
+    # budget means "stop spending", so those keep their candidates unmeasured (the page says so).
+    if status == OptimizationRun.Status.DONE and stop_reason != OptimizationRun.StopReason.DOLLAR_CAP:
+        measure_on_test_split(run, best_version)
+    OptimizationRun.objects.filter(pk=run.pk).update(
+        status=status,
+        stop_reason=stop_reason,
+        error=error,
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    if status == OptimizationRun.Status.DONE:
+        shutil.rmtree(run_log_dir(run), ignore_errors=True)  # the checkpoint only serves a resume
+    run.refresh_from_db()
+    return run
+
+
+def measure_on_test_split(run: OptimizationRun, best_version: PromptVersion | None) -> None:
+    """Base and best judged afresh on the test split, same model, same items, one after the other."""
+    user = run.created_by
+    base_run = judge_run_start(
+        prompt_version=run.base_version,
+        endpoint=run.target_endpoint,
+        item_set=JudgeRun.ItemSet.TEST,
+        user=user,
+        force_fresh=True,
+        enqueue=False,
+    )
+    OptimizationRun.objects.filter(pk=run.pk).update(base_test_run=base_run)
+    judge_run_execute(run=base_run)
+    if best_version is not None:
+        best_run = judge_run_start(
+            prompt_version=best_version,
+            endpoint=run.target_endpoint,
+            item_set=JudgeRun.ItemSet.TEST,
+            user=user,
+            force_fresh=True,
+            enqueue=False,
+        )
+        OptimizationRun.objects.filter(pk=run.pk).update(best_test_run=best_run)
+        judge_run_execute(run=best_run)
