@@ -1,0 +1,147 @@
+"""The rules of the instruction library: a reviewer turns approved bullets into a general instruction
+(checked by the leakage guardrail), then edits, reorders, activates or deactivates it, each change
+recorded as an InstructionChange."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from labeling.roles import ROLES
+from optimizer.guardrails import leakage_flags
+from optimizer.models import Bullet, BulletChange, InstructionChange, LibraryInstruction
+
+
+def instruction_leakage_flags(*, project, text: str) -> list[dict]:
+    """The leakage guardrail on an instruction: no verbatim phrase of a training item's query or
+    document, no user name. The rubric and guardrail text may be repeated, and so may the role words
+    (the demo's accounts are named after their roles: "the reviewer" is no leak)."""
+    training_texts = (
+        f"{query}\n{document}"
+        for query, document in project.items.filter(split="train").values_list("query", "document").iterator()
+    )
+    return leakage_flags(
+        text,
+        training_texts=training_texts,
+        user_names=get_user_model().objects.values_list("username", flat=True),
+        reference_text="\n".join([project.rubric, project.guardrail_text, *ROLES]),
+    )
+
+
+def _snapshot(instruction: LibraryInstruction) -> dict:
+    return {
+        "text": instruction.text,
+        "position": instruction.position,
+        "active": instruction.active,
+        "guardrail_flags": instruction.guardrail_flags,
+    }
+
+
+def _record(instruction: LibraryInstruction, *, action: str, user, before: dict) -> None:
+    InstructionChange.objects.create(
+        instruction=instruction, user=user, action=action, before=before, after=_snapshot(instruction)
+    )
+
+
+def _clean_text(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("Write the instruction in your own words.")
+    return text
+
+
+@transaction.atomic
+def instruction_create_from_bullets(
+    *, project, bullets: Sequence[Bullet], text: str, user
+) -> LibraryInstruction:
+    """A new instruction at the end of the library, from approved bullets of the project. A flagged
+    instruction is kept, with its flags shown, so the reviewer can reword it."""
+    text = _clean_text(text)
+    if not bullets:
+        raise ValidationError("An instruction comes from at least one approved bullet.")
+    bullets = list(Bullet.objects.select_for_update().filter(pk__in=[b.pk for b in bullets]).order_by("id"))
+    for bullet in bullets:
+        if bullet.project_id != project.pk or bullet.status != Bullet.Status.APPROVED:
+            raise ValidationError(f"Bullet #{bullet.pk} is not an approved bullet of this project.")
+    last = LibraryInstruction.objects.filter(project=project).aggregate(last=Max("position"))["last"]
+    instruction = LibraryInstruction.objects.create(
+        project=project,
+        text=text,
+        position=0 if last is None else last + 1,
+        guardrail_flags=instruction_leakage_flags(project=project, text=text),
+        created_by=user,
+    )
+    instruction.origin_bullets.set(bullets)
+    _record(instruction, action=InstructionChange.Action.CREATE, user=user, before={})
+    for bullet in bullets:
+        BulletChange.objects.create(
+            bullet=bullet,
+            user=user,
+            action=BulletChange.Action.PROMOTE,
+            before={"status": bullet.status, "text": bullet.text, "merged_into": bullet.merged_into_id},
+            after={"status": bullet.status, "instruction": instruction.pk, "instruction_text": text},
+        )
+    return instruction
+
+
+def _locked(instruction: LibraryInstruction) -> LibraryInstruction:
+    list(LibraryInstruction.objects.select_for_update().filter(pk=instruction.pk).values_list("pk"))
+    instruction.refresh_from_db()
+    return instruction
+
+
+@transaction.atomic
+def instruction_edit(*, instruction: LibraryInstruction, text: str, user) -> LibraryInstruction:
+    """New wording, checked again by the leakage guardrail."""
+    locked = _locked(instruction)
+    text = _clean_text(text)
+    if text == locked.text:
+        return locked
+    before = _snapshot(locked)
+    locked.text = text
+    locked.guardrail_flags = instruction_leakage_flags(project=locked.project, text=text)
+    locked.save()
+    _record(locked, action=InstructionChange.Action.EDIT, user=user, before=before)
+    return locked
+
+
+@transaction.atomic
+def instruction_move(*, instruction: LibraryInstruction, offset: int, user) -> LibraryInstruction:
+    """Move an instruction up (offset −1) or down (+1) the library; the positions of the project are
+    renumbered 0..n−1 on the way, and each instruction whose position changed gets a MOVE change."""
+    ordered = list(
+        LibraryInstruction.objects.select_for_update()
+        .filter(project_id=instruction.project_id)
+        .order_by("position", "id")
+    )
+    index = next(i for i, other in enumerate(ordered) if other.pk == instruction.pk)
+    target = min(max(index + offset, 0), len(ordered) - 1)
+    ordered.insert(target, ordered.pop(index))
+    moved = None
+    for position, other in enumerate(ordered):
+        if other.pk == instruction.pk:
+            moved = other
+        if other.position != position:
+            before = _snapshot(other)
+            other.position = position
+            other.save(update_fields=["position", "updated_at"])
+            _record(other, action=InstructionChange.Action.MOVE, user=user, before=before)
+    return moved
+
+
+@transaction.atomic
+def instruction_set_active(*, instruction: LibraryInstruction, active: bool, user) -> LibraryInstruction:
+    """Only active instructions are composed into prompts; an inactive one stays in the library."""
+    locked = _locked(instruction)
+    if locked.active == active:
+        return locked
+    before = _snapshot(locked)
+    locked.active = active
+    locked.save(update_fields=["active", "updated_at"])
+    action = InstructionChange.Action.ACTIVATE if active else InstructionChange.Action.DEACTIVATE
+    _record(locked, action=action, user=user, before=before)
+    return locked

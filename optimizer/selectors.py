@@ -1,0 +1,133 @@
+"""Read queries of bullets and the instruction library: what the optimizer reads, what the pages show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Abs
+
+from judging.models import JudgeRun
+from judging.selectors import run_disagreements
+from optimizer.bullets import BULLET_SPLITS
+from optimizer.models import Bullet, BulletChange, LibraryInstruction
+
+
+def approved_bullets(project, prompt_version=None) -> QuerySet[Bullet]:
+    """Approved bullets (merge survivors among them) of the project, or of one prompt version."""
+    bullets = Bullet.objects.filter(project=project, status=Bullet.Status.APPROVED)
+    if prompt_version is not None:
+        bullets = bullets.filter(prompt_version=prompt_version)
+    return bullets.order_by("id")
+
+
+def approved_feedback_by_item(*, project, prompt_version=None) -> dict[int, str]:
+    """The reviewed feedback string of every item that has one: an approved bullet's text, or for a
+    bullet merged into an approved one, the survivor's text. Where an item has bullets from several
+    prompt versions or models, the newest bullet speaks for it."""
+    bullets = Bullet.objects.filter(project=project).filter(
+        Q(status=Bullet.Status.APPROVED)
+        | Q(status=Bullet.Status.MERGED, merged_into__status=Bullet.Status.APPROVED)
+    )
+    if prompt_version is not None:
+        bullets = bullets.filter(prompt_version=prompt_version)
+    feedback: dict[int, str] = {}
+    for item_id, status, text, survivor_text in bullets.order_by("id").values_list(
+        "item_id", "status", "text", "merged_into__text"
+    ):
+        feedback[item_id] = survivor_text if status == Bullet.Status.MERGED else text
+    return feedback
+
+
+def library_instructions(project) -> QuerySet[LibraryInstruction]:
+    """The project's active library instructions in their order: what the constrained regime composes."""
+    return LibraryInstruction.objects.filter(project=project, active=True).order_by("position", "id")
+
+
+def library_all(project) -> QuerySet[LibraryInstruction]:
+    """Every instruction of the project, active or not, in order, with origins and history."""
+    return (
+        LibraryInstruction.objects.filter(project=project)
+        .order_by("position", "id")
+        .prefetch_related("origin_bullets", "changes__user")
+    )
+
+
+def bullet_queue(
+    *, project, status: str = "", direction: str = "", prompt_version_id: int | None = None
+) -> QuerySet[Bullet]:
+    """The reviewer's queue: bullets filtered by status, direction and prompt version, the largest gap
+    first, with what their cards show."""
+    bullets = Bullet.objects.filter(project=project)
+    if status:
+        bullets = bullets.filter(status=status)
+    if direction == "lenient":
+        bullets = bullets.filter(delta__gt=0)
+    elif direction == "strict":
+        bullets = bullets.filter(delta__lt=0)
+    if prompt_version_id:
+        bullets = bullets.filter(prompt_version_id=prompt_version_id)
+    return with_card_data(bullets).order_by(Abs("delta").desc(), "id")
+
+
+def with_card_data(bullets: QuerySet[Bullet]) -> QuerySet[Bullet]:
+    """What a bullet's card shows: its item, model, reviewer, survivor and history."""
+    history = BulletChange.objects.select_related("user")
+    return bullets.select_related("item", "endpoint", "reviewed_by", "merged_into").prefetch_related(
+        Prefetch("changes", queryset=history)
+    )
+
+
+@dataclass(frozen=True)
+class VersionCounts:
+    """The flywheel's gauge for one prompt version on one model: disagreements of its newest finished
+    run (train and dev items, the ones bullets are made of) and its bullets by status."""
+
+    prompt_version: object
+    endpoint: object
+    run: JudgeRun
+    disagreements: int
+    bullets: int
+    open_bullets: int
+    approved_bullets: int
+
+
+def prompt_version_counts(project) -> list[VersionCounts]:
+    newest: dict[tuple[int, int], JudgeRun] = {}
+    finished = project.judge_runs.filter(status=JudgeRun.Status.DONE).select_related(
+        "prompt_version", "endpoint"
+    )
+    for run in finished.order_by("-created_at", "-id"):
+        newest.setdefault((run.prompt_version_id, run.endpoint_id), run)
+    by_key = {
+        (row["prompt_version_id"], row["endpoint_id"]): row
+        for row in Bullet.objects.filter(project=project)
+        .values("prompt_version_id", "endpoint_id")
+        .annotate(
+            total=Count("id"),
+            open=Count("id", filter=Q(status=Bullet.Status.OPEN)),
+            approved=Count("id", filter=Q(status=Bullet.Status.APPROVED)),
+        )
+        .order_by()
+    }
+    rows = []
+    for key, run in newest.items():
+        counts = by_key.get(key, {})
+        rows.append(
+            VersionCounts(
+                prompt_version=run.prompt_version,
+                endpoint=run.endpoint,
+                run=run,
+                disagreements=_bullet_split_disagreements(run),
+                bullets=counts.get("total", 0),
+                open_bullets=counts.get("open", 0),
+                approved_bullets=counts.get("approved", 0),
+            )
+        )
+    rows.sort(key=lambda row: (row.prompt_version.created_at, row.prompt_version.pk, row.endpoint.name))
+    return rows
+
+
+def _bullet_split_disagreements(run: JudgeRun) -> int:
+    in_splits = set(run.judgments.filter(item__split__in=BULLET_SPLITS).values_list("item_id", flat=True))
+    return sum(1 for d in run_disagreements(run) if d.item_id in in_splits)
