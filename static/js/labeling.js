@@ -3,6 +3,9 @@
 // S and U press the buttons marked data-key="s" / "u" (skip, undo).
 // Inside a text box: Enter submits, Shift+Enter is a new line, Esc leaves the box.
 // One listener on the document, so it keeps working after htmx swaps the form.
+// After a swap, a new item starts with nothing focused, so its first key (a digit) picks the score:
+// htmx would otherwise put the cursor back into the new rationale box, where a digit is just text.
+// A form that comes back with errors keeps the cursor in its rationale box instead.
 (function () {
   "use strict";
 
@@ -14,6 +17,16 @@
   function busy() {
     return document.querySelector(".htmx-request") !== null;
   }
+
+  document.addEventListener("htmx:afterSwap", function () {
+    var form = document.querySelector("form[data-keyboard-form]");
+    var text = form && form.querySelector("textarea");
+    if (text && form.querySelector(".field-error")) {
+      text.focus();
+    } else if (isTextBox(document.activeElement)) {
+      document.activeElement.blur();
+    }
+  });
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing || event.repeat) return;
