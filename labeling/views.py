@@ -39,11 +39,13 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     splits = selectors.project_split_counts(project=project)
     totals = {key: sum(row[key] for row in splits) for key in ("items", "labeled", "at_target", "labels")}
     totals["coverage"] = round(100 * totals["at_target"] / totals["items"]) if totals["items"] else 0
+    labels_today = selectors.project_labels_today(project=project)
     context = {
         "project": project,
         "splits": splits,
         "totals": totals,
-        "labels_today": selectors.project_labels_today(project=project),
+        "labels_today": labels_today,
+        "labels_today_total": sum(count for _, count in labels_today),
         "import_jobs": project.import_jobs.select_related("created_by")[:5],
     }
     return render(request, "labeling/project_detail.html", context)
