@@ -6,6 +6,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", include("judging.api_urls")),
     path("", include("judging.urls")),
     path("", include("labeling.urls")),
+    path("", include("optimizer.urls")),
 ]

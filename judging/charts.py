@@ -55,3 +55,35 @@ def versions_chart(history: list[dict]) -> dict:
         },
     )
     return json.loads(figure.to_json())
+
+
+def models_chart(rows: list[dict]) -> dict:
+    """Test NMSE and malformed rate per model endpoint (bars), dollars per 1,000 judgments (markers)."""
+    names = [row["endpoint"].name for row in rows]
+    figure = go.Figure(
+        [
+            go.Bar(x=names, y=[row["test"].metrics.nmse for row in rows], name="test NMSE (0–100)"),
+            go.Bar(x=names, y=[100 * row["test"].metrics.malformed_rate for row in rows], name="malformed %"),
+            go.Scatter(
+                x=names,
+                y=[float(row["test"].dollars_per_1000 or 0) for row in rows],
+                name="$ per 1,000 judgments",
+                mode="markers",
+                marker={"size": 12, "symbol": "diamond"},
+                yaxis="y2",
+            ),
+        ],
+        layout={
+            **_LAYOUT,
+            "barmode": "group",
+            "yaxis": {"title": {"text": "NMSE / malformed %"}, "rangemode": "tozero"},
+            "yaxis2": {
+                "title": {"text": "$ per 1,000"},
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+            },
+            "legend": {"orientation": "h", "y": -0.25},
+        },
+    )
+    return json.loads(figure.to_json())

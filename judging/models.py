@@ -112,6 +112,9 @@ class JudgeRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The last sign that the run is looked after: a worker judging it beats every few seconds; a resume
+    # restarts the clock. A run left unfinished without one for long has lost its worker (or waits).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -163,3 +166,58 @@ class Judgment(models.Model):
     @property
     def is_error(self) -> bool:
         return bool(self.error_kind)
+
+
+# Promotion audit and API tokens (issue 7)
+
+
+class PromotionLog(models.Model):
+    """One promotion of a prompt version to production (a rollback is the promotion of an older version)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="promotions")
+    target_model = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="promotions")
+    version = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="promotions")
+    previous = models.ForeignKey(
+        PromptVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="demotions"
+    )
+    is_rollback = models.BooleanField(default=False)
+    # Test-split metrics as they stood at promotion time: {"version": {...}, "previous": {...} | None}.
+    metrics = models.JSONField(default=dict)
+    promoted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    promoted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-promoted_at", "-id"]
+
+    def __str__(self) -> str:
+        action = "rollback to" if self.is_rollback else "promotion of"
+        return f"{action} v{self.version_id} for {self.target_model.name}"
+
+
+class ApiToken(models.Model):
+    """A user's bearer token for the JSON API. Only a SHA-256 of the token is stored; the token itself is
+    shown once, when it is created."""
+
+    class Scope(models.TextChoices):
+        PROMPTS_READ = "prompts:read", "prompts:read — read production prompts"
+        METRICS_READ = "metrics:read", "metrics:read — read measured metrics"
+        ITEMS_WRITE = "items:write", "items:write — import items and labels"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="The first characters, to tell tokens apart.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from judging import views
+from judging import version_views, views
 
 app_name = "judging"
 urlpatterns = [
@@ -15,4 +15,17 @@ urlpatterns = [
     path("runs/<int:pk>/disagreements/", views.run_disagreements, name="disagreements"),
     path("runs/<int:pk>/items/<int:item_id>/", views.run_item, name="run_item"),
     re_path(r"^runs/(?P<pk>\d+)/export\.(?P<fmt>csv|jsonl)$", views.run_export, name="run_export"),
+]
+
+# Prompt versions, promotion, model comparison, API tokens (judging.version_views)
+urlpatterns += [
+    path("projects/<slug:slug>/versions/", version_views.version_list, name="versions"),
+    path("projects/<slug:slug>/versions/diff/", version_views.version_diff, name="version_diff"),
+    path("projects/<slug:slug>/models/", version_views.model_comparison, name="model_comparison"),
+    path("versions/<int:pk>/", version_views.version_detail, name="version"),
+    path("versions/<int:pk>/edit/", version_views.version_edit, name="version_edit"),
+    path("versions/<int:pk>/promote/", version_views.version_promote, name="version_promote"),
+    path("versions/<int:pk>/program.json", version_views.version_program, name="version_program"),
+    path("tokens/", version_views.token_list, name="tokens"),
+    path("tokens/<int:pk>/revoke/", version_views.token_revoke, name="token_revoke"),
 ]

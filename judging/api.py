@@ -1,0 +1,485 @@
+"""The JSON API: production prompts (with their DSPy program JSON), items and labels import, metrics.
+
+Authentication is a per-user bearer token in the Authorization header only (judging.tokens); there is
+no session and so no CSRF. Each endpoint needs one token scope, and a token never does more than its
+owner's role allows. Errors are JSON: {"error": "..."}."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from judging.models import ApiToken, ModelEndpoint, PromptVersion
+from judging.tokens import SCOPE_ROLES, TOKEN_PREFIX, token_authenticate
+from judging.versions import version_measurements, version_program_json
+from labeling.importing import FIELDS, ImportOptions, ImportRejected, items_import
+from labeling.models import Project
+from labeling.roles import has_role
+
+# Never accepted from a URL: query strings end up in access logs, browser history and proxies.
+_QUERY_TOKEN_NAMES = ("token", "access_token", "api_token", "api_key", "key", "bearer")
+_BODY_TYPES = {
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/jsonlines": "jsonl",
+    "application/json-lines": "jsonl",
+    "text/csv": "csv",
+}
+_CHUNK = 64 * 1024
+
+
+class BodyTooLarge(ValueError):
+    pass
+
+
+def api_error(status: int, message: str, **extra) -> JsonResponse:
+    response = JsonResponse({"error": message, **extra}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="flywheel"'
+    return response
+
+
+def token_required(scope: str) -> Callable:
+    """View decorator: a valid, unrevoked bearer token holding `scope`, whose owner still has the role."""
+
+    def decorator(view: Callable) -> Callable:
+        @login_not_required  # the token is the login; LoginRequiredMiddleware would redirect to a form
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            if any(name in request.GET for name in _QUERY_TOKEN_NAMES) or any(
+                value.startswith(TOKEN_PREFIX) for value in request.GET.values()
+            ):
+                return api_error(
+                    400,
+                    "Send the token in the Authorization header (Authorization: Bearer …), never in the URL.",
+                )
+            scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not secret.strip():
+                return api_error(401, "Send a token: Authorization: Bearer <token>.")
+            token = token_authenticate(secret.strip())
+            if token is None:
+                return api_error(401, "Unknown or revoked token.")
+            if scope not in token.scopes:
+                return api_error(403, f"This token lacks the scope {scope}.", required_scope=scope)
+            role = SCOPE_ROLES[scope]
+            if not has_role(token.user, role):
+                return api_error(403, f"The token's owner does not hold the {role} role that {scope} needs.")
+            request.user = token.user
+            request.api_token = token
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _project(slug: str) -> Project | None:
+    return Project.objects.filter(slug=slug).first()
+
+
+def _endpoint_named(request: HttpRequest) -> ModelEndpoint | None:
+    name = request.GET.get("model", "").strip()
+    return ModelEndpoint.objects.filter(name=name).first() if name else None
+
+
+@require_GET
+@token_required(ApiToken.Scope.PROMPTS_READ)
+def production_prompt(request: HttpRequest, slug: str) -> JsonResponse:
+    """The production prompt of (project, model): what a service needs to run the judge itself."""
+    project = _project(slug)
+    if project is None:
+        return api_error(404, f"No project {slug!r}.")
+    endpoint = _endpoint_named(request)
+    if endpoint is None:
+        return api_error(400, "Name the model endpoint: ?model=<endpoint name>.")
+    version = (
+        PromptVersion.objects.select_related("project", "target_model")
+        .filter(project=project, target_model=endpoint, status=PromptVersion.Status.PRODUCTION)
+        .first()
+    )
+    if version is None:
+        return api_error(404, f"No production version for {endpoint.name} in {project.slug}.")
+    program = version_program_json(version)
+    description = program["flywheel"]
+    return JsonResponse(
+        {
+            "project": project.slug,
+            "model": endpoint.name,
+            "version": version.pk,
+            "parent": version.parent_id,
+            "origin": version.origin,
+            "instructions": version.instructions,
+            "demos": version.demos,
+            "scale": {
+                "min": project.scale_min,
+                "max": project.scale_max,
+                "descriptions": project.scale_descriptions,
+            },
+            "input_fields": description["inputs"],
+            "output_fields": description["outputs"],
+            "program": program,
+        }
+    )
+
+
+@require_GET
+@token_required(ApiToken.Scope.METRICS_READ)
+def metrics(request: HttpRequest, slug: str) -> JsonResponse:
+    """Metrics per split of the project's production versions (or of every version with ?status=any),
+    each measured on its own target model; ?model= narrows to one endpoint."""
+    project = _project(slug)
+    if project is None:
+        return api_error(404, f"No project {slug!r}.")
+    versions = project.prompt_versions.select_related("target_model")
+    if request.GET.get("status", "production") != "any":
+        versions = versions.filter(status=PromptVersion.Status.PRODUCTION)
+    if request.GET.get("model"):
+        endpoint = _endpoint_named(request)
+        if endpoint is None:
+            return api_error(404, f"No model endpoint {request.GET['model']!r}.")
+        versions = versions.filter(target_model=endpoint)
+    return JsonResponse(
+        {
+            "project": project.slug,
+            "versions": [
+                {
+                    "version": version.pk,
+                    "model": version.target_model.name,
+                    "status": version.status,
+                    "origin": version.origin,
+                    "flagged": version.is_flagged,
+                    "metrics": {
+                        split: measured.as_dict() for split, measured in version_measurements(version).items()
+                    },
+                }
+                for version in versions
+            ],
+        }
+    )
+
+
+@require_POST
+@token_required(ApiToken.Scope.ITEMS_WRITE)
+def items_import_view(request: HttpRequest, slug: str) -> JsonResponse:
+    """Items (and the labels they carry) from a JSON Lines or CSV body or an uploaded file "file":
+    all of it, or nothing and every bad line named."""
+    project = _project(slug)
+    if project is None:
+        return api_error(404, f"No project {slug!r}.")
+    try:
+        options = _import_options(request)
+    except ValueError as bad:
+        return api_error(400, str(bad))
+    with tempfile.TemporaryDirectory(prefix="flywheel-api-import-") as folder:
+        path = Path(folder) / "upload"
+        try:
+            fmt = _store_body(request, path)
+        except BodyTooLarge as bad:
+            return api_error(413, str(bad))
+        except ValueError as bad:
+            return api_error(400, str(bad))
+        try:
+            result = items_import(
+                project=project, path=path, options=ImportOptions(**{**options, "format": fmt})
+            )
+        except ImportRejected as rejected:
+            return api_error(
+                400,
+                str(rejected),
+                bad_lines=rejected.bad_lines,
+                errors=[{"line": e.line, "message": e.message} for e in rejected.errors],
+            )
+        except ValueError as bad:
+            return api_error(400, str(bad))
+    return JsonResponse(
+        {
+            "items_created": result.items_created,
+            "items_updated": result.items_updated,
+            "labels_imported": result.labels_imported,
+        },
+        status=201,
+    )
+
+
+def _import_options(request: HttpRequest) -> dict:
+    field_map = {}
+    for mapping in request.GET.getlist("map"):
+        name, sep, column = mapping.partition("=")
+        if not sep or name not in FIELDS:
+            raise ValueError(f"map takes field=column with a field among {', '.join(FIELDS)}.")
+        field_map[name] = column
+    file_scale = None
+    if request.GET.get("file_scale"):
+        low, sep, high = request.GET["file_scale"].partition("-")
+        if not sep or not low.strip().isdigit() or not high.strip().isdigit():
+            raise ValueError("file_scale takes min-max, e.g. 0-3.")
+        file_scale = (int(low), int(high))
+    return {
+        "field_map": field_map,
+        "file_scale": file_scale,
+        "labels_as": request.GET.get("labels_as") or request.user.get_username(),
+    }
+
+
+def _store_body(request: HttpRequest, path: Path) -> str:
+    """Copy the upload (a multipart "file" or the raw body) to `path` in chunks; return its format."""
+    limit = settings.IMPORT_MAX_BYTES
+    fmt = request.GET.get("format")
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValueError('Send the file in the form field "file".')
+        if upload.size > limit:
+            raise BodyTooLarge(f"The file is larger than the limit of {limit} bytes.")
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        name = upload.name.lower()
+        return fmt or ("csv" if name.endswith(".csv") else "jsonl")
+    written = 0
+    with path.open("wb") as out:
+        while chunk := request.read(_CHUNK):
+            written += len(chunk)
+            if written > limit:
+                raise BodyTooLarge(f"The body is larger than the limit of {limit} bytes.")
+            out.write(chunk)
+    if not written:
+        raise ValueError("The body is empty: send JSON Lines (one item per line) or CSV.")
+    return fmt or _BODY_TYPES.get(content_type, "jsonl")
+
+
+def openapi_schema() -> dict:
+    """OpenAPI 3 description of every route in judging.api_urls (a test keeps the two in step)."""
+    error = {"$ref": "#/components/schemas/Error"}
+
+    def responses(ok: dict, *codes: int) -> dict:
+        found = {"200": ok}
+        messages = {
+            400: "Bad request",
+            401: "Missing, unknown or revoked token",
+            403: "Token lacks the scope (or its owner the role)",
+            404: "Not found",
+            413: "Body too large",
+        }
+        for code in codes:
+            found[str(code)] = {
+                "description": messages[code],
+                "content": {"application/json": {"schema": error}},
+            }
+        return found
+
+    slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+    model = {
+        "name": "model",
+        "in": "query",
+        "description": "The model endpoint's name, e.g. sim/judge-small.",
+        "schema": {"type": "string"},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Flywheel API",
+            "version": "1",
+            "description": "Production judge prompts, items and labels import, metrics. Authenticate with "
+            "a personal token from the API tokens page: Authorization: Bearer <token>.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": {
+            "/api/projects/{slug}/prompt": {
+                "get": {
+                    "summary": "The production prompt of (project, model), with its DSPy program JSON",
+                    "description": "Scope prompts:read. `program` is what dspy's Module.save(path.json, "
+                    "save_program=False) writes for the judge; load it into a dspy.Module holding a "
+                    "dspy.Predict named `judge` over the listed fields.",
+                    "parameters": [slug, {**model, "required": True}],
+                    "responses": responses(
+                        {
+                            "description": "The production prompt",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Prompt"}}
+                            },
+                        },
+                        400,
+                        401,
+                        403,
+                        404,
+                    ),
+                }
+            },
+            "/api/projects/{slug}/items": {
+                "post": {
+                    "summary": "Import items and their labels, all or nothing",
+                    "description": "Scope items:write. The body is JSON Lines (application/x-ndjson) or CSV "
+                    "(text/csv), or a multipart form with the field `file`. One bad line and nothing is "
+                    "kept; every bad line is named.",
+                    "parameters": [
+                        slug,
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["jsonl", "csv"]},
+                        },
+                        {
+                            "name": "map",
+                            "in": "query",
+                            "description": "field=column, repeatable; fields: " + ", ".join(FIELDS),
+                            "schema": {"type": "array", "items": {"type": "string"}},
+                            "explode": True,
+                        },
+                        {"name": "file_scale", "in": "query", "schema": {"type": "string", "example": "0-3"}},
+                        {
+                            "name": "labels_as",
+                            "in": "query",
+                            "description": "Owner of labels with no annotator (default: the token's user).",
+                            "schema": {"type": "string"},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-ndjson": {"schema": {"type": "string"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"file": {"type": "string", "format": "binary"}},
+                                }
+                            },
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Imported",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/ImportResult"}}
+                            },
+                        },
+                        **{k: v for k, v in responses({}, 400, 401, 403, 404, 413).items() if k != "200"},
+                    },
+                }
+            },
+            "/api/projects/{slug}/metrics": {
+                "get": {
+                    "summary": "Metrics per split of the project's prompt versions",
+                    "description": "Scope metrics:read. Production versions unless status=any.",
+                    "parameters": [
+                        slug,
+                        model,
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["production", "any"]},
+                        },
+                    ],
+                    "responses": responses(
+                        {
+                            "description": "Metrics",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Metrics"}}
+                            },
+                        },
+                        401,
+                        403,
+                        404,
+                    ),
+                }
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This schema",
+                    "security": [],
+                    "responses": {"200": {"description": "OpenAPI 3 schema"}},
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}},
+                    "required": ["error"],
+                },
+                "Field": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "type": {"type": "string"},
+                        "description": {"type": "string"},
+                    },
+                },
+                "Prompt": {
+                    "type": "object",
+                    "properties": {
+                        "project": {"type": "string"},
+                        "model": {"type": "string"},
+                        "version": {"type": "integer"},
+                        "parent": {"type": "integer", "nullable": True},
+                        "origin": {"type": "string"},
+                        "instructions": {"type": "string"},
+                        "demos": {"type": "array", "items": {"type": "object"}},
+                        "scale": {
+                            "type": "object",
+                            "properties": {
+                                "min": {"type": "integer"},
+                                "max": {"type": "integer"},
+                                "descriptions": {"type": "object"},
+                            },
+                        },
+                        "input_fields": {"type": "array", "items": {"$ref": "#/components/schemas/Field"}},
+                        "output_fields": {"type": "array", "items": {"$ref": "#/components/schemas/Field"}},
+                        "program": {"type": "object", "description": "DSPy program state JSON"},
+                    },
+                },
+                "ImportResult": {
+                    "type": "object",
+                    "properties": {
+                        "items_created": {"type": "integer"},
+                        "items_updated": {"type": "integer"},
+                        "labels_imported": {"type": "integer"},
+                    },
+                },
+                "Metrics": {
+                    "type": "object",
+                    "properties": {
+                        "project": {"type": "string"},
+                        "versions": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "version": {"type": "integer"},
+                                    "model": {"type": "string"},
+                                    "status": {"type": "string"},
+                                    "origin": {"type": "string"},
+                                    "flagged": {"type": "boolean"},
+                                    "metrics": {
+                                        "type": "object",
+                                        "description": "split -> nmse, malformed_rate, kappa, …, "
+                                        "dollars_per_1000, latency_p50_ms, run",
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+@login_not_required
+@require_GET
+def openapi(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi_schema())

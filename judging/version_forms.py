@@ -1,0 +1,65 @@
+"""Forms of the prompt-version pages and the API token page."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from judging.models import ApiToken, PromptVersion
+from judging.versions import demos_clean
+
+
+class VersionDraftForm(forms.Form):
+    instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}))
+    demos = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text='Few-shot demos as a JSON list: [{"query": …, "document": …, "reasoning": …, "score": …}].',
+    )
+
+    def __init__(self, *args, parent: PromptVersion, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "instructions": parent.instructions,
+                "demos": json.dumps(parent.demos, indent=2, ensure_ascii=False),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.parent = parent
+
+    def clean_demos(self) -> list[dict]:
+        text = self.cleaned_data["demos"].strip()
+        if not text:
+            return []
+        try:
+            demos = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
+        return demos_clean(project=self.parent.project, demos=demos)
+
+
+class VersionDiffForm(forms.Form):
+    a = forms.ModelChoiceField(queryset=PromptVersion.objects.none(), label="From")
+    b = forms.ModelChoiceField(queryset=PromptVersion.objects.none(), label="To")
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        versions = project.prompt_versions.select_related("target_model")
+        for name in ("a", "b"):
+            self.fields[name].queryset = versions
+            self.fields[name].label_from_instance = lambda v: (
+                f"v{v.pk} · {v.target_model.name} · {v.status} · {v.origin}"
+            )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “ranking service”.")
+    scopes = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, allowed_scopes: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(ApiToken.Scope.choices)
+        self.fields["scopes"].choices = [(scope, labels[scope]) for scope in allowed_scopes]

@@ -1,0 +1,264 @@
+"""Pages of prompt versions (history, detail, diff, hand edit, promotion, program download), the model
+comparison page and the API token page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from judging import charts, tokens, versions
+from judging.models import ApiToken, ModelEndpoint, PromotionLog, PromptVersion
+from judging.version_forms import ApiTokenForm, VersionDiffForm, VersionDraftForm
+from labeling.models import SPLITS, Project
+from labeling.roles import ANNOTATOR, LEAD, REVIEWER, role_required
+
+# The test-split figures set side by side on the promotion page: (label, attribute, lower is better).
+COMPARED = (
+    ("NMSE (0–100)", "nmse", True),
+    ("Malformed rate", "malformed_rate", True),
+    ("MAE", "mae", True),
+    ("Exact agreement", "exact", False),
+    ("Kappa (quadratic)", "kappa", False),
+    ("Bias (judge − gold)", "bias", None),
+)
+
+
+def _version_for(pk: int) -> PromptVersion:
+    return get_object_or_404(
+        PromptVersion.objects.select_related("project", "target_model", "parent", "created_by"), pk=pk
+    )
+
+
+@role_required(REVIEWER)
+def version_list(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    endpoints = ModelEndpoint.objects.filter(prompt_versions__project=project).distinct()
+    model = (
+        endpoints.filter(pk=request.GET.get("model")).first()
+        if request.GET.get("model", "").isdigit()
+        else None
+    )
+    promotions = PromotionLog.objects.filter(project=project).select_related(
+        "version", "previous", "target_model", "promoted_by"
+    )
+    if model is not None:
+        promotions = promotions.filter(target_model=model)
+    context = {
+        "project": project,
+        "endpoints": endpoints,
+        "model": model,
+        "rows": versions.version_history(project=project, target_model=model),
+        "splits": SPLITS,
+        "promotions": promotions[:100],
+        "diff_form": VersionDiffForm(project=project),
+    }
+    return render(request, "judging/version_list.html", context)
+
+
+@role_required(REVIEWER)
+def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    version = _version_for(pk)
+    measurements = versions.version_measurements(version)
+    context = {
+        "version": version,
+        "project": version.project,
+        "lineage": versions.version_lineage(version)[1:],
+        "measurements": [measurements[s] for s in SPLITS if s in measurements],
+        "refusals": versions.promotion_refusals(version, measurements.get("test")),
+        "promotions": version.promotions.select_related("previous", "promoted_by"),
+        "children": version.children.all(),
+    }
+    return render(request, "judging/version_detail.html", context)
+
+
+@role_required(REVIEWER)
+def version_program(request: HttpRequest, pk: int) -> JsonResponse:
+    """The version's judge as DSPy program JSON (what Module.save(path.json) writes), as a download."""
+    version = _version_for(pk)
+    response = JsonResponse(versions.version_program_json(version), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{version.project.slug}-v{version.pk}.json"'
+    return response
+
+
+@role_required(REVIEWER)
+def version_diff(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    form = VersionDiffForm(request.GET or None, project=project)
+    context = {"project": project, "form": form}
+    if form.is_valid():
+        old, new = form.cleaned_data["a"], form.cleaned_data["b"]
+        removed, added = versions.diff_counts(old.instructions, new.instructions)
+        context |= {
+            "old": old,
+            "new": new,
+            "diff": versions.word_diff(old.instructions, new.instructions),
+            "removed": removed,
+            "added": added,
+            "demos_changed": old.demos != new.demos,
+        }
+    return render(request, "judging/version_diff.html", context)
+
+
+@role_required(LEAD)
+@require_http_methods(["GET", "POST"])
+def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lead writes a new draft from any version; the version becomes its parent."""
+    parent = _version_for(pk)
+    form = VersionDraftForm(request.POST or None, parent=parent)
+    if request.method == "POST" and form.is_valid():
+        try:
+            draft = versions.version_create_draft(
+                parent=parent,
+                instructions=form.cleaned_data["instructions"],
+                demos=form.cleaned_data["demos"],
+                user=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved draft v{draft.pk} (from v{parent.pk}).")
+            return redirect("judging:version", pk=draft.pk)
+    return render(
+        request, "judging/version_form.html", {"form": form, "parent": parent, "project": parent.project}
+    )
+
+
+@role_required(LEAD)
+@require_http_methods(["GET", "POST"])
+def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the confirmation, test metrics before and after. POST: promote (or say why not)."""
+    version = _version_for(pk)
+    refusals: list[str] = []
+    if request.method == "POST":
+        previous = request.POST.get("previous", "")
+        try:
+            log = versions.version_promote(
+                version=version,
+                user=request.user,
+                expected_previous_id=int(previous) if previous.isdigit() else None,
+            )
+        except versions.PromotionRefused as refused:
+            refusals = refused.reasons
+        else:
+            if log.is_rollback:
+                messages.success(request, f"Rolled back {version.target_model.name} to v{version.pk}.")
+            else:
+                messages.success(
+                    request, f"v{version.pk} is now in production on {version.target_model.name}."
+                )
+            return redirect("judging:version", pk=version.pk)
+        version.refresh_from_db()
+    current = versions.production_version(project=version.project, target_model=version.target_model)
+    after = versions.version_test_metrics(version)
+    before = versions.version_test_metrics(current) if current and current != version else None
+    refusals = refusals or versions.promotion_refusals(version, after)
+    context = {
+        "version": version,
+        "project": version.project,
+        "current": current if current != version else None,
+        "before": before,
+        "after": after,
+        "rows": _compared_rows(before, after),
+        "refusals": refusals,
+        "is_rollback": current is not None
+        and current != version
+        and (version.created_at, version.pk) < (current.created_at, current.pk),
+        "diff": versions.word_diff(current.instructions, version.instructions)
+        if current and current != version
+        else None,
+    }
+    return render(
+        request, "judging/version_promote.html", context, status=409 if request.method == "POST" else 200
+    )
+
+
+def _compared_rows(before, after) -> list[dict]:
+    rows = []
+    for label, attribute, lower_is_better in COMPARED:
+        old = getattr(before.metrics, attribute) if before else None
+        new = getattr(after.metrics, attribute) if after else None
+        better = None
+        if old is not None and new is not None and lower_is_better is not None and old != new:
+            better = (new < old) if lower_is_better else (new > old)
+        rows.append({"label": label, "before": old, "after": new, "better": better})
+    for label, attribute in (
+        ("Dollars per 1,000 judgments", "dollars_per_1000"),
+        ("Latency p50 (ms)", "latency_p50_ms"),
+    ):
+        rows.append(
+            {
+                "label": label,
+                "before": getattr(before, attribute) if before else None,
+                "after": getattr(after, attribute) if after else None,
+                "better": None,
+            }
+        )
+    return rows
+
+
+@role_required(REVIEWER)
+def model_comparison(request: HttpRequest, slug: str) -> HttpResponse:
+    """Each endpoint's production version for the project, with its test-split figures: the page a lead
+    opens before switching to a cheaper model."""
+    project = get_object_or_404(Project, slug=slug)
+    production = {
+        v.target_model_id: v
+        for v in project.prompt_versions.filter(status=PromptVersion.Status.PRODUCTION).select_related(
+            "target_model"
+        )
+    }
+    rows = []
+    for endpoint in ModelEndpoint.objects.all():
+        version = production.get(endpoint.pk)
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "version": version,
+                "test": versions.version_test_metrics(version) if version else None,
+            }
+        )
+    measured = [row for row in rows if row["test"] is not None]
+    context = {"project": project, "rows": rows, "chart": charts.models_chart(measured) if measured else None}
+    return render(request, "judging/compare.html", context)
+
+
+# API tokens
+
+
+@never_cache
+@role_required(ANNOTATOR)
+@require_http_methods(["GET", "POST"])
+def token_list(request: HttpRequest) -> HttpResponse:
+    """The user's own tokens. A new token is shown once, in the response to the form that made it."""
+    allowed = tokens.scopes_allowed(request.user)
+    form = ApiTokenForm(request.POST or None, allowed_scopes=allowed)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = tokens.token_create(
+                user=request.user, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            form = ApiTokenForm(allowed_scopes=allowed)
+    context = {
+        "form": form,
+        "created": created,
+        "tokens": ApiToken.objects.filter(user=request.user),
+        "can_use_api": bool(allowed),
+    }
+    return render(request, "judging/tokens.html", context)
+
+
+@role_required(ANNOTATOR)
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    tokens.token_revoke(token=token)
+    messages.success(request, f"Revoked the token “{token.name}” ({token.prefix}…).")
+    return redirect("judging:tokens")

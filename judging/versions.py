@@ -1,0 +1,367 @@
+"""Prompt versions: their measured metrics per split, lineage, word-level diffs, hand-written drafts,
+promotion to production (with its refusals and its audit log) and the DSPy program JSON export.
+
+Rollback is not a separate operation: it is the promotion of an older version."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from dspy.utils.saving import get_dependency_versions
+
+from judging.metrics import JudgeMetrics
+from judging.models import JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
+from judging.program import judge_program
+from judging.selectors import run_metrics
+from labeling.models import SPLITS, Project
+
+# Which splits a finished run can have measured, by its item set.
+_RUN_SPLITS = {
+    JudgeRun.ItemSet.TRAIN: ("train",),
+    JudgeRun.ItemSet.DEV: ("dev",),
+    JudgeRun.ItemSet.TEST: ("test",),
+    JudgeRun.ItemSet.LABELED: SPLITS,
+}
+LINEAGE_MAX = 100
+
+
+@dataclass(frozen=True)
+class SplitMeasurement:
+    """The metrics of one (version, model) on one split, from the newest finished run that judged it."""
+
+    split: str
+    run_id: int
+    metrics: JudgeMetrics
+    judgments: int  # judgments that got an answer (scored or malformed)
+    dollars_per_1000: Decimal | None
+    latency_p50_ms: float | None
+
+    def as_dict(self) -> dict:
+        return {
+            "split": self.split,
+            "run": self.run_id,
+            **self.metrics.as_dict(),
+            "dollars_per_1000": float(self.dollars_per_1000) if self.dollars_per_1000 is not None else None,
+            "latency_p50_ms": self.latency_p50_ms,
+        }
+
+
+def version_measurements(
+    version: PromptVersion, endpoint: ModelEndpoint | None = None
+) -> dict[str, SplitMeasurement]:
+    """Metrics per split of the version on an endpoint (its own target model unless told), derived from
+    the finished (done) judge runs of that pair: for each split, the newest run that judged it wins."""
+    endpoint = endpoint or version.target_model
+    found: dict[str, SplitMeasurement] = {}
+    runs = JudgeRun.objects.filter(
+        prompt_version=version, endpoint=endpoint, status=JudgeRun.Status.DONE, item_set__in=_RUN_SPLITS
+    ).select_related("project")
+    for run in runs.order_by("-created_at", "-id"):
+        missing = [split for split in _RUN_SPLITS[run.item_set] if split not in found]
+        if not missing:
+            continue
+        metrics = run_metrics(run)
+        for split in missing:
+            if split in metrics:
+                found[split] = _measurement(run, split, metrics[split])
+        if len(found) == len(SPLITS):
+            break
+    return {split: found[split] for split in SPLITS if split in found}
+
+
+def _measurement(run: JudgeRun, split: str, metrics: JudgeMetrics) -> SplitMeasurement:
+    # A reused judgment cost nothing this time; what it costs to judge is what its original call cost.
+    rows = list(
+        run.judgments.filter(item__split=split, error_kind="").values_list(
+            "cost", "reused_from__cost", "latency_ms", "reused_from__latency_ms"
+        )
+    )
+    costs = [donor_cost if donor_cost is not None else cost for cost, donor_cost, _, _ in rows]
+    latencies = [donor if donor is not None else own for _, _, own, donor in rows]
+    return SplitMeasurement(
+        split=split,
+        run_id=run.pk,
+        metrics=metrics,
+        judgments=len(rows),
+        dollars_per_1000=(sum(costs, Decimal(0)) * 1000 / len(rows)).quantize(Decimal("0.0001"))
+        if rows
+        else None,
+        latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else None,
+    )
+
+
+def version_test_metrics(version: PromptVersion) -> SplitMeasurement | None:
+    return version_measurements(version).get("test")
+
+
+def production_version(*, project: Project, target_model: ModelEndpoint) -> PromptVersion | None:
+    return PromptVersion.objects.filter(
+        project=project, target_model=target_model, status=PromptVersion.Status.PRODUCTION
+    ).first()
+
+
+def version_lineage(version: PromptVersion) -> list[PromptVersion]:
+    """The version, its parent, the parent's parent, … up to the root (newest first)."""
+    chain, seen, current = [], set(), version
+    while current is not None and current.pk not in seen and len(chain) < LINEAGE_MAX:
+        chain.append(current)
+        seen.add(current.pk)
+        current = current.parent
+    return chain
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: PromptVersion
+    lineage: list[int]  # parent chain as ids, parent first
+    measurements: dict[str, SplitMeasurement]
+
+    @property
+    def by_split(self) -> list[SplitMeasurement | None]:
+        """One entry per split in SPLITS order, None where the split was never measured."""
+        return [self.measurements.get(split) for split in SPLITS]
+
+
+def version_history(*, project: Project, target_model: ModelEndpoint | None = None) -> list[VersionRow]:
+    """The project's versions (newest first), optionally of one target model, each with its lineage and
+    its metrics on its own target model."""
+    versions = list(project.prompt_versions.select_related("target_model", "created_by"))
+    parents = {v.pk: v.parent_id for v in versions}
+    rows = []
+    for version in versions:
+        if target_model is not None and version.target_model_id != target_model.pk:
+            continue
+        lineage, parent = [], version.parent_id
+        while parent is not None and parent not in lineage and len(lineage) < LINEAGE_MAX:
+            lineage.append(parent)
+            parent = parents.get(parent)
+        rows.append(VersionRow(version, lineage, version_measurements(version)))
+    return rows
+
+
+# Word-level diff
+
+_TOKENS = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(old: str, new: str) -> SafeString:
+    """The two texts as one, words removed in <del> and words added in <ins>. Every token is escaped."""
+    a, b = _TOKENS.findall(old), _TOKENS.findall(new)
+    parts: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            parts.append(("span", "".join(a[i1:i2])))
+            continue
+        if op in ("delete", "replace"):
+            parts.append(("del", "".join(a[i1:i2])))
+        if op in ("insert", "replace"):
+            parts.append(("ins", "".join(b[j1:j2])))
+    return format_html_join(
+        "",
+        "{}",
+        ((format_html("<{0}>{1}</{0}>", tag, text) if tag != "span" else text,) for tag, text in parts),
+    )
+
+
+def diff_counts(old: str, new: str) -> tuple[int, int]:
+    """Words removed and words added."""
+    a, b = old.split(), new.split()
+    removed = added = 0
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op in ("delete", "replace"):
+            removed += i2 - i1
+        if op in ("insert", "replace"):
+            added += j2 - j1
+    return removed, added
+
+
+# Hand-written drafts
+
+
+def demos_clean(*, project: Project, demos) -> list[dict]:
+    """Few-shot demos as the judge program takes them: query, document, reasoning and a score on the scale."""
+    if not isinstance(demos, list):
+        raise ValidationError("Demos must be a JSON list of objects.")
+    cleaned = []
+    for n, demo in enumerate(demos, start=1):
+        if not isinstance(demo, dict):
+            raise ValidationError(f"Demo {n} is not an object.")
+        missing = [k for k in ("query", "document", "reasoning", "score") if k not in demo]
+        if missing:
+            raise ValidationError(f"Demo {n} lacks {', '.join(missing)}.")
+        score = demo["score"]
+        if (
+            isinstance(score, bool)
+            or not isinstance(score, int)
+            or not (project.scale_min <= score <= project.scale_max)
+        ):
+            raise ValidationError(
+                f"Demo {n}: the score must be an integer from {project.scale_min} to {project.scale_max}."
+            )
+        cleaned.append(
+            {
+                k: demo[k] if k == "score" else str(demo[k])
+                for k in ("query", "document", "reasoning", "score")
+            }
+        )
+    return cleaned
+
+
+def version_create_draft(
+    *, parent: PromptVersion, instructions: str, demos: list[dict], user
+) -> PromptVersion:
+    """A lead's hand-written edit of any version: a new draft for the same project and model, whose
+    parent is the version it was written from."""
+    instructions = instructions.strip()
+    if not instructions:
+        raise ValidationError("The instructions cannot be empty.")
+    return PromptVersion.objects.create(
+        project=parent.project,
+        target_model=parent.target_model,
+        parent=parent,
+        instructions=instructions,
+        demos=demos_clean(project=parent.project, demos=demos),
+        origin="hand-written",
+        status=PromptVersion.Status.DRAFT,
+        created_by=user,
+    )
+
+
+# Promotion
+
+
+class PromotionRefused(Exception):
+    def __init__(self, reasons: list[str]):
+        super().__init__(reasons)
+        self.reasons = reasons
+
+    def __str__(self) -> str:
+        return "Promotion refused: " + " ".join(self.reasons)
+
+
+def promotion_refusals(version: PromptVersion, test: SplitMeasurement | None) -> list[str]:
+    """Why the version may not be promoted; empty when it may."""
+    reasons = []
+    if version.status == PromptVersion.Status.PRODUCTION:
+        reasons.append(f"v{version.pk} is already the production version for {version.target_model.name}.")
+    if version.is_flagged:
+        found = (
+            "; ".join(
+                f"{flag.get('rule', 'guardrail')}: {flag.get('detail', '')}".strip(": ")
+                for flag in version.guardrail_flags
+                if isinstance(flag, dict)
+            )
+            or "see the version's flags"
+        )
+        reasons.append(f"v{version.pk} was flagged by the guardrails ({found}).")
+    if test is None:
+        reasons.append(
+            f"v{version.pk} has no test-split metrics on {version.target_model.name}: run the judge with "
+            "this version on that model over the test split (or all labeled items) first."
+        )
+    return reasons
+
+
+ANY_PREVIOUS = object()
+
+
+def version_promote(*, version: PromptVersion, user, expected_previous_id=ANY_PREVIOUS) -> PromotionLog:
+    """Make the version the production one of its (project, model); the previous one is archived.
+
+    Refused (PromotionRefused) for a guardrail-flagged version or one without test-split metrics measured
+    on its model. `expected_previous_id` is the production version the lead saw on the confirmation page:
+    if production changed since, nothing happens and the lead is asked to look again."""
+    with transaction.atomic():
+        # Lock every version of this (project, model) so that two promotions cannot interleave.
+        locked = list(
+            PromptVersion.objects.select_for_update()
+            .filter(project_id=version.project_id, target_model_id=version.target_model_id)
+            .order_by("pk")
+        )
+        version = next(v for v in locked if v.pk == version.pk)
+        previous = next((v for v in locked if v.status == PromptVersion.Status.PRODUCTION), None)
+        previous_id = previous.pk if previous else None
+        if (
+            expected_previous_id is not ANY_PREVIOUS
+            and expected_previous_id != previous_id
+            and previous != version
+        ):
+            raise PromotionRefused(
+                ["The production version changed since the confirmation page was shown: review it again."]
+            )
+        test = version_test_metrics(version)
+        reasons = promotion_refusals(version, test)
+        if reasons:
+            raise PromotionRefused(reasons)
+        previous_test = version_test_metrics(previous) if previous else None
+        if previous is not None:
+            previous.status = PromptVersion.Status.ARCHIVED
+            previous.save(update_fields=["status"])
+        version.status = PromptVersion.Status.PRODUCTION
+        version.save(update_fields=["status"])
+        return PromotionLog.objects.create(
+            project_id=version.project_id,
+            target_model_id=version.target_model_id,
+            version=version,
+            previous=previous,
+            is_rollback=previous is not None
+            and (version.created_at, version.pk) < (previous.created_at, previous.pk),
+            metrics={
+                "version": test.as_dict(),
+                "previous": previous_test.as_dict() if previous_test else None,
+            },
+            promoted_by=user,
+        )
+
+
+# The DSPy program JSON
+
+
+def _program_description(program) -> dict:
+    """What a plain DSPy program needs to load the export: the module, the predictor's name, the fields in
+    order with their types, and the adapter Flywheel runs it with."""
+    signature = program.judge.signature
+
+    def fields(found: dict) -> list[dict]:
+        return [
+            {"name": name, "type": _type_name(f.annotation), "description": f.json_schema_extra["desc"]}
+            for name, f in found.items()
+        ]
+
+    return {
+        "module": "dspy.Predict",
+        "predictor": "judge",
+        "inputs": fields(signature.input_fields),
+        "outputs": fields(signature.output_fields),
+        "adapter": "dspy.ChatAdapter(use_json_adapter_fallback=False)",
+        "document_max_chars": program.document_max_chars,
+    }
+
+
+def _type_name(annotation) -> str:
+    return annotation.__name__ if isinstance(annotation, type) else repr(annotation).replace("typing.", "")
+
+
+def version_program_json(version: PromptVersion) -> dict:
+    """Exactly what `Module.save(path.json, save_program=False)` writes for the judge program of the
+    version, plus a "flywheel" key that DSPy's load ignores, describing how to rebuild the program."""
+    program = judge_program(project=version.project, prompt_version=version)
+    state = program.dump_state()
+    state["metadata"] = {"dependency_versions": get_dependency_versions()}
+    state["flywheel"] = {
+        "project": version.project.slug,
+        "version": version.pk,
+        "target_model": version.target_model.name,
+        "status": version.status,
+        "scale": {"min": version.project.scale_min, "max": version.project.scale_max},
+        **_program_description(program),
+    }
+    return state

@@ -1,0 +1,160 @@
+"""Promotion: one production version per (project, model), refused for flagged or unmeasured versions,
+confirmed against the current production's test metrics, rolled back by promoting an older version,
+and every promotion audited."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from judging.models import ModelEndpoint, PromotionLog, PromptVersion
+from judging.versions import PromotionRefused, version_promote, version_test_metrics
+from tests.judging.versioning import baseline, child_of, measure
+
+pytestmark = pytest.mark.django_db
+
+PRODUCTION, ARCHIVED = PromptVersion.Status.PRODUCTION, PromptVersion.Status.ARCHIVED
+
+
+@pytest.fixture
+def measured_pair(demo_project, eager_celery, django_capture_on_commit_callbacks):
+    """The baseline and a child of it, both measured on the test split of their model."""
+    old = baseline(demo_project)
+    new = child_of(
+        old, old.instructions + "\nA document that only mentions the query's words is not relevant."
+    )
+    measure(old, django_capture_on_commit_callbacks)
+    measure(new, django_capture_on_commit_callbacks)
+    return old, new
+
+
+def _promote(client, version, previous=None):
+    return client.post(
+        reverse("judging:version_promote", args=[version.pk]), {"previous": previous.pk if previous else ""}
+    )
+
+
+def test_a_lead_promotes_rolls_back_and_both_are_audited(client_for, lead, measured_pair):
+    old, new = measured_pair
+    client = client_for(lead)
+
+    assert _promote(client, old).status_code == 302
+    response = _promote(client, new, previous=old)
+    assert response.status_code == 302 and response["Location"] == reverse("judging:version", args=[new.pk])
+    old.refresh_from_db(), new.refresh_from_db()
+    assert (old.status, new.status) == (ARCHIVED, PRODUCTION)
+
+    # Rollback is promoting the older version again.
+    assert _promote(client, old, previous=new).status_code == 302
+    old.refresh_from_db(), new.refresh_from_db()
+    assert (old.status, new.status) == (PRODUCTION, ARCHIVED)
+    assert PromptVersion.objects.filter(project=old.project, status=PRODUCTION).count() == 1
+
+    first, second, rollback = PromotionLog.objects.order_by("id")
+    assert (first.version, first.previous, first.is_rollback) == (old, None, False)
+    assert (second.version, second.previous, second.is_rollback) == (new, old, False)
+    assert (rollback.version, rollback.previous, rollback.is_rollback) == (old, new, True)
+    assert all(
+        log.promoted_by == lead and log.target_model == old.target_model for log in (first, second, rollback)
+    )
+    old_test, new_test = version_test_metrics(old), version_test_metrics(new)
+    assert rollback.metrics["version"]["nmse"] == pytest.approx(old_test.metrics.nmse)
+    assert rollback.metrics["previous"]["nmse"] == pytest.approx(new_test.metrics.nmse)
+    assert rollback.metrics["version"]["run"] == old_test.run_id
+
+    history = client.get(reverse("judging:versions", args=[old.project.slug]))
+    page = history.content.decode()
+    assert page.count("data-promotion=") == 3
+    assert "rollback" in page and lead.username in page
+    assert f"{new_test.metrics.nmse:.2f} → {old_test.metrics.nmse:.2f}" in page
+    rows = {row.version.pk: row.version.status for row in history.context["rows"]}
+    assert rows[old.pk] == PRODUCTION and rows[new.pk] == ARCHIVED
+
+
+def test_the_confirmation_shows_test_metrics_before_and_after(client_for, lead, measured_pair):
+    old, new = measured_pair
+    version_promote(version=old, user=lead)
+    response = client_for(lead).get(reverse("judging:version_promote", args=[new.pk]))
+    assert response.status_code == 200
+    assert response.context["current"] == old
+    assert response.context["before"].metrics.nmse == pytest.approx(version_test_metrics(old).metrics.nmse)
+    assert response.context["after"].metrics.nmse == pytest.approx(version_test_metrics(new).metrics.nmse)
+    page = response.content.decode()
+    assert "Now in production" in page and f"v{old.pk}" in page
+    assert f"{version_test_metrics(new).metrics.nmse:.3f}" in page
+    assert 'name="csrfmiddlewaretoken"' in page
+
+
+def test_a_guardrail_flagged_version_is_refused_with_the_reason(client_for, lead, measured_pair):
+    old, new = measured_pair
+    new.guardrail_flags = [{"rule": "leakage", "detail": "copies 7 words of a training document"}]
+    new.save()
+    response = _promote(client_for(lead), new)
+    assert response.status_code == 409
+    assert "flagged by the guardrails" in response.content.decode()
+    assert "copies 7 words of a training document" in response.content.decode()
+    new.refresh_from_db()
+    assert new.status == PromptVersion.Status.CANDIDATE
+    assert not PromotionLog.objects.exists()
+
+
+def test_a_version_without_test_split_metrics_is_refused(
+    client_for, lead, demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    version = baseline(demo_project)
+    measure(version, django_capture_on_commit_callbacks, item_set="dev")
+    response = _promote(client_for(lead), version)
+    assert response.status_code == 409
+    assert "has no test-split metrics" in response.content.decode()
+    version.refresh_from_db()
+    assert version.status == PromptVersion.Status.DRAFT
+    assert not PromotionLog.objects.exists()
+
+
+def test_test_metrics_measured_on_another_model_do_not_count(
+    lead, demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    version = baseline(demo_project)  # targets sim/judge-small
+    measure(
+        version,
+        django_capture_on_commit_callbacks,
+        endpoint=ModelEndpoint.objects.get(name="sim/judge-large"),
+    )
+    with pytest.raises(PromotionRefused, match="no test-split metrics on sim/judge-small"):
+        version_promote(version=version, user=lead)
+
+
+def test_promotion_is_refused_when_production_changed_since_the_confirmation(client_for, lead, measured_pair):
+    old, new = measured_pair
+    client = client_for(lead)
+    # The lead saw "no production version" on the confirmation page; meanwhile someone promoted `old`.
+    version_promote(version=old, user=lead)
+    response = _promote(client, new, previous=None)
+    assert response.status_code == 409
+    assert "changed since the confirmation page" in response.content.decode()
+    new.refresh_from_db()
+    assert new.status != PRODUCTION
+
+
+@pytest.mark.parametrize("who", ["annotator", "reviewer"])
+def test_only_a_lead_may_promote_or_write_a_draft(request, client_for, who, measured_pair):
+    old, new = measured_pair
+    client = client_for(request.getfixturevalue(who))
+    assert client.get(reverse("judging:version_promote", args=[new.pk])).status_code == 403
+    assert _promote(client, new).status_code == 403
+    assert client.get(reverse("judging:version_edit", args=[new.pk])).status_code == 403
+    response = client.post(reverse("judging:version_edit", args=[new.pk]), {"instructions": "Be lenient."})
+    assert response.status_code == 403
+    new.refresh_from_db()
+    assert new.status == PromptVersion.Status.CANDIDATE
+    assert not PromotionLog.objects.exists() and not new.children.exists()
+
+
+def test_promotion_needs_the_csrf_token(lead, measured_pair):
+    old, _ = measured_pair
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(lead)
+    assert _promote(client, old).status_code == 403
+    old.refresh_from_db()
+    assert old.status != PRODUCTION
