@@ -16,7 +16,7 @@ import dspy
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Avg, F
 from django.utils import timezone
 
@@ -512,7 +512,6 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
     finally:
         heartbeat.finished.set()
         heartbeat.join()
-        close_old_connections()
         progress_write(run.pk, recorder, budget)
 
     if stop_reason == OptimizationRun.StopReason.DONE:
