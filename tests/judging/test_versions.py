@@ -1,0 +1,152 @@
+"""Prompt version history (lineage, origin, status, flags, metrics per split), word-level diffs, hand
+edits and the model comparison page."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from judging.models import ModelEndpoint, PromptVersion
+from judging.versions import version_measurements, version_promote, word_diff
+from tests.judging.versioning import baseline, child_of, measure
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_history_shows_lineage_origin_status_flags_and_metrics_per_split(
+    client_for, reviewer, demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    root = baseline(demo_project)
+    middle = child_of(root, root.instructions + " Be strict.", origin="GEPA run #4")
+    leaf = child_of(
+        middle,
+        middle.instructions + " Mind the rubric.",
+        guardrail_flags=[{"rule": "length", "detail": "too long"}],
+    )
+    measure(middle, django_capture_on_commit_callbacks, item_set="labeled")
+
+    response = client_for(reviewer).get(reverse("judging:versions", args=[demo_project.slug]))
+    rows = {row.version.pk: row for row in response.context["rows"]}
+    assert rows[leaf.pk].lineage == [middle.pk, root.pk]
+    assert set(rows[middle.pk].measurements) == {"train", "dev", "test"}
+    assert rows[root.pk].measurements == {}
+    page = response.content.decode()
+    assert "GEPA run #4" in page and "flagged" in page
+    assert f"v{middle.pk}</a> ← <a" in page
+    test_nmse = rows[middle.pk].measurements["test"].metrics.nmse
+    assert f"{test_nmse:.2f}" in page
+
+
+def test_the_history_filters_by_target_model(client_for, reviewer, demo_project):
+    small_version = baseline(demo_project)
+    large = ModelEndpoint.objects.get(name="sim/judge-large")
+    other = PromptVersion.objects.create(
+        project=demo_project, target_model=large, instructions="Judge carefully."
+    )
+    client = client_for(reviewer)
+    url = reverse("judging:versions", args=[demo_project.slug])
+    only_large = client.get(url, {"model": large.pk}).context["rows"]
+    assert [row.version for row in only_large] == [other]
+    everything = client.get(url).context["rows"]
+    assert {row.version for row in everything} == {other, small_version}
+
+
+def test_the_newest_finished_run_of_each_split_wins(
+    demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    version = baseline(demo_project)
+    everything = measure(version, django_capture_on_commit_callbacks, item_set="labeled")
+    test_only = measure(version, django_capture_on_commit_callbacks, item_set="test")
+    measured = version_measurements(version)
+    assert measured["test"].run_id == test_only.pk
+    assert measured["train"].run_id == measured["dev"].run_id == everything.pk
+    assert measured["test"].dollars_per_1000 > 0  # reused judgments are priced at what their first call cost
+    assert measured["test"].latency_p50_ms is not None
+
+
+def test_a_word_diff_highlights_changed_words_and_escapes_everything():
+    html = word_diff(
+        "Score <b>strictly</b> & keep the scale.",
+        "Score <script>alert(1)</script> leniently & keep the scale.",
+    )
+    assert "<script>" not in html and "<b>" not in html
+    assert "<del>&lt;b&gt;strictly&lt;/b&gt;</del>" in html
+    assert "<ins>&lt;script&gt;alert(1)&lt;/script&gt; leniently</ins>" in html
+    assert "&amp; keep the scale." in html
+
+
+def test_the_diff_page_compares_any_two_versions(client_for, reviewer, demo_project):
+    old = child_of(baseline(demo_project), "Judge the relevance of the document.")
+    new = child_of(old, "Judge the usefulness of the document. <em>Never</em> guess.")
+    response = client_for(reviewer).get(
+        reverse("judging:version_diff", args=[demo_project.slug]), {"a": old.pk, "b": new.pk}
+    )
+    page = response.content.decode()
+    assert "<del>relevance</del><ins>usefulness</ins>" in page
+    assert "<ins> &lt;em&gt;Never&lt;/em&gt; guess.</ins>" in page
+    assert "<em>Never</em>" not in page
+    assert (response.context["removed"], response.context["added"]) == (1, 3)
+
+
+def test_a_lead_writes_a_new_draft_from_any_version(client_for, lead, demo_project):
+    archived = child_of(baseline(demo_project), "Old words.", status=PromptVersion.Status.ARCHIVED)
+    demos = [{"query": "q", "document": "d", "reasoning": "because", "score": 4}]
+    response = client_for(lead).post(
+        reverse("judging:version_edit", args=[archived.pk]),
+        {"instructions": "New words for the judge.", "demos": json.dumps(demos)},
+    )
+    draft = PromptVersion.objects.get(parent=archived)
+    assert response.status_code == 302 and response["Location"] == reverse("judging:version", args=[draft.pk])
+    assert (draft.status, draft.origin, draft.created_by) == ("draft", "hand-written", lead)
+    assert draft.instructions == "New words for the judge." and draft.demos == demos
+    assert (draft.project, draft.target_model) == (archived.project, archived.target_model)
+
+
+def test_a_draft_with_a_demo_off_the_scale_is_not_saved(client_for, lead, demo_project):
+    version = baseline(demo_project)
+    bad = [{"query": "q", "document": "d", "reasoning": "r", "score": 9}]
+    response = client_for(lead).post(
+        reverse("judging:version_edit", args=[version.pk]),
+        {"instructions": "Judge.", "demos": json.dumps(bad)},
+    )
+    assert response.status_code == 200
+    assert "integer from 1 to 5" in response.content.decode()
+    assert not version.children.exists()
+
+
+def test_the_version_page_shows_a_lead_why_it_cannot_be_promoted(client_for, lead, demo_project):
+    version = baseline(demo_project)
+    page = client_for(lead).get(reverse("judging:version", args=[version.pk])).content.decode()
+    assert "has no test-split metrics" in page
+    assert reverse("judging:version_promote", args=[version.pk]) not in page
+
+
+def test_the_model_comparison_shows_each_models_production_version_with_cost_and_latency(
+    client_for, lead, demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    small_version = baseline(demo_project)
+    large = ModelEndpoint.objects.get(name="sim/judge-large")
+    large_version = PromptVersion.objects.create(
+        project=demo_project,
+        target_model=large,
+        parent=small_version,
+        instructions=small_version.instructions,
+    )
+    for version in (small_version, large_version):
+        measure(version, django_capture_on_commit_callbacks)
+        version_promote(version=version, user=lead)
+
+    response = client_for(lead).get(reverse("judging:model_comparison", args=[demo_project.slug]))
+    rows = {row["endpoint"].name: row for row in response.context["rows"]}
+    assert rows["sim/judge-small"]["version"] == small_version
+    assert rows["sim/judge-large"]["version"] == large_version
+    assert rows["sim/reflector"]["version"] is None
+    small, big = rows["sim/judge-small"]["test"], rows["sim/judge-large"]["test"]
+    assert big.dollars_per_1000 > small.dollars_per_1000  # the large model's prices are higher
+    assert small.latency_p50_ms is not None
+    page = response.content.decode()
+    assert 'data-plotly="models-chart"' in page and 'id="models-chart"' in page
+    assert f"{small.metrics.nmse:.2f}" in page and f"{big.dollars_per_1000:.4f}" in page
+    assert "no production version" in page
