@@ -29,6 +29,7 @@ class ProjectForm(forms.ModelForm):
             "labels_per_item",
             "rationale_min_length",
             "adjudication_spread",
+            "queue_order",
         ]
 
 

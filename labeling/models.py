@@ -27,6 +27,10 @@ def split_for(external_id: str) -> str:
 
 
 class Project(models.Model):
+    class QueueOrder(models.TextChoices):
+        ID = "id", "Item order"
+        DISAGREEMENT = "disagreement", "Most likely disagreement first (from the judge's runs)"
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     rubric = models.TextField(help_text="What the judge and the annotators score, in words.")
@@ -50,6 +54,15 @@ class Project(models.Model):
         default=2,
         validators=[MinValueValidator(1)],
         help_text="Items whose labels lie this many points apart or more go to a reviewer.",
+    )
+    queue_order = models.CharField(
+        max_length=12,
+        choices=QueueOrder.choices,
+        default=QueueOrder.ID,
+        help_text=(
+            "Which unlabeled items annotators see first. Once judge runs exist, “most likely disagreement” "
+            "puts first the items whose judgments disagree with each other or came out malformed."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from django.db.models import Count, Exists, F, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    Expression,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -74,11 +88,23 @@ def items_open_to(*, project: Project, annotator) -> QuerySet[Item]:
     )
 
 
-def items_available_to(*, project: Project, annotator, now: datetime, skipped: bool) -> QuerySet[Item]:
-    """The annotator's queue: open items nobody else holds right now, in id order.
+# Queue orders that another app computes: Project.queue_order → a function giving an item's priority
+# as a query expression over Item (higher comes first). judging registers "disagreement" from its
+# judgments when it loads, so that labeling imports nothing of judging.
+_QUEUE_PRIORITIES: dict[str, Callable[[], Expression]] = {}
 
-    Walks the (project, id) index and stops at the first match; each step is a few index probes
-    (labels of the item, a reservation, a skip), so finding the next item never loads the project.
+
+def queue_priority_register(order: str, priority: Callable[[], Expression]) -> None:
+    _QUEUE_PRIORITIES[order] = priority
+
+
+def items_available_to(*, project: Project, annotator, now: datetime, skipped: bool) -> QuerySet[Item]:
+    """The annotator's queue: open items nobody else holds right now, in the project's queue order.
+
+    In id order it walks the (project, id) index and stops at the first match; each step is a few index
+    probes (labels of the item, a reservation, a skip), so finding the next item never loads the project.
+    With a priority order (see queue_priority_register) the database ranks the open items by it, then
+    by id, still in the same single query.
     With skipped=False the items this annotator skipped are left out; with skipped=True only those
     come back, the longest ago skipped first.
     """
@@ -86,11 +112,13 @@ def items_available_to(*, project: Project, annotator, now: datetime, skipped: b
         annotator=annotator
     )
     items = items_open_to(project=project, annotator=annotator).filter(~Exists(held_by_other))
-    if not skipped:
-        return items.filter(~Exists(Skip.objects.filter(item=OuterRef("pk"), annotator=annotator))).order_by(
-            "id"
-        )
-    return items.filter(skips__annotator=annotator).order_by("skips__skipped_at", "id")
+    if skipped:
+        return items.filter(skips__annotator=annotator).order_by("skips__skipped_at", "id")
+    items = items.filter(~Exists(Skip.objects.filter(item=OuterRef("pk"), annotator=annotator)))
+    priority = _QUEUE_PRIORITIES.get(project.queue_order)
+    if priority is None:
+        return items.order_by("id")
+    return items.alias(priority=priority()).order_by(F("priority").desc(), "id")
 
 
 def annotator_reservations(*, project: Project, annotator, now: datetime) -> QuerySet[Reservation]:

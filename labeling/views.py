@@ -34,6 +34,18 @@ def project_create(request: HttpRequest) -> HttpResponse:
     return render(request, "labeling/project_form.html", {"form": form})
 
 
+@role_required(LEAD)
+@require_http_methods(["GET", "POST"])
+def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    form = ProjectForm(request.POST or None, instance=project)
+    if request.method == "POST" and form.is_valid():
+        project = form.save()
+        messages.success(request, f"Settings of “{project.name}” saved.")
+        return redirect(project)
+    return render(request, "labeling/project_form.html", {"form": form, "project": project})
+
+
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_object_or_404(Project, slug=slug)
     splits = selectors.project_split_counts(project=project)

@@ -9,7 +9,7 @@ import pytest
 from django.db import connections
 
 from labeling import services
-from labeling.models import Label, Reservation
+from labeling.models import Label, Project, Reservation
 from labeling.roles import ANNOTATOR
 from tests.labeling.factories import items_make
 
@@ -38,7 +38,12 @@ def _annotate(project, annotator, slot: int, barrier: threading.Barrier, taken: 
         connections.close_all()  # this thread's own connection
 
 
-def test_eight_annotators_asking_at_once_never_share_a_reservation(postgres_db, project, make_user):
+@pytest.mark.parametrize("queue_order", Project.QueueOrder.values)
+def test_eight_annotators_asking_at_once_never_share_a_reservation(
+    postgres_db, project, make_user, queue_order
+):
+    project.queue_order = queue_order
+    project.save()
     items_make(project, ITEMS)
     annotators = [make_user(f"annotator{n}", ANNOTATOR) for n in range(ANNOTATORS)]
     barrier = threading.Barrier(ANNOTATORS, timeout=60)
