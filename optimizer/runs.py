@@ -4,6 +4,7 @@ the test split under identical conditions."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -31,6 +32,8 @@ from optimizer.feedback import feedback_string
 from optimizer.guardrails import DEFAULT_MAX_PROMPT_CHARS, prompt_flags
 from optimizer.models import OptimizationCandidate, OptimizationRun
 from optimizer.search import SEARCHES, SearchHooks, SearchSpec
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 2.0
 # A running run whose worker has not written a heartbeat for this long is taken for dead.
@@ -339,10 +342,13 @@ class _Recorder:
     def _point(self) -> None:
         """One chart point per metric-call count; the newest best at that count wins."""
         point = [self.live.metric_calls, self.live.best]
-        if self.live.points and self.live.points[-1][0] == point[0]:
-            self.live.points[-1] = point
+        points = self.live.points
+        if points and (
+            points[-1][0] == point[0] or (len(points) >= 2 and points[-2][1] == points[-1][1] == point[1])
+        ):
+            points[-1] = point  # a flat stretch needs only its two ends
         else:
-            self.live.points.append(point)
+            points.append(point)
 
     def should_stop(self) -> bool:
         return self.live.cancelled or self.budget.stop_reason is not None
@@ -428,7 +434,10 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.finished.wait(HEARTBEAT_S):
-                self.beat()
+                try:
+                    self.beat()
+                except Exception:  # a busy database this beat is no reason to stop beating
+                    logger.exception("Heartbeat of optimization run #%s failed; retrying", self.run_id)
         finally:
             connection.close()
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from optimizer import views
+from optimizer import run_urls, views
 
 app_name = "optimizer"
 urlpatterns = [
@@ -18,4 +18,6 @@ urlpatterns = [
     path("library/<int:pk>/edit/", views.instruction_edit, name="instruction_edit"),
     path("library/<int:pk>/move/", views.instruction_move, name="instruction_move"),
     path("library/<int:pk>/active/", views.instruction_active, name="instruction_active"),
+    # Optimization runs (optimizer/run_views.py).
+    *run_urls.urlpatterns,
 ]

@@ -1,0 +1,204 @@
+"""Pages of optimization runs: launch with an estimate, live progress, candidates, before/after."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from judging.models import Judgment, PromptVersion
+from judging.selectors import run_metrics
+from judging.versions import word_diff
+from labeling.models import Project
+from labeling.roles import LEAD, REVIEWER, has_role, role_required
+from optimizer import charts, runs
+from optimizer.models import OptimizationRun
+from optimizer.run_forms import OptimizationRunForm
+
+ROWS = (
+    ("nmse", "NMSE (0–100)", 2),
+    ("malformed_rate", "Malformed rate", 3),
+    ("kappa", "Kappa (quadratic)", 3),
+)
+
+
+@role_required(REVIEWER)
+def run_list(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_object_or_404(Project, slug=slug)
+    runs.optimization_runs_mark_interrupted()
+    form = OptimizationRunForm(project=project, initial=_prefill(request, project))
+    if request.method == "POST":
+        if not has_role(request.user, LEAD):
+            return HttpResponse("Only a lead can launch optimization runs.", status=403)
+        form = OptimizationRunForm(request.POST, project=project)
+        if form.is_valid():
+            try:
+                run = runs.optimization_run_start(project=project, user=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                return redirect("optimizer:run", pk=run.pk)
+    context = {
+        "project": project,
+        "form": form,
+        "estimate": _estimate(form, project),
+        "runs": project.optimization_runs.select_related("base_version", "target_endpoint", "best_version")[
+            :50
+        ],
+        "production": PromptVersion.objects.filter(
+            project=project, status=PromptVersion.Status.PRODUCTION
+        ).select_related("target_model"),
+        "is_lead": has_role(request.user, LEAD),
+    }
+    return render(request, "optimizer/run_list.html", context)
+
+
+@role_required(LEAD)
+def run_estimate(request: HttpRequest, slug: str) -> HttpResponse:
+    """The estimate partial, redrawn by htmx whenever the launch form changes."""
+    project = get_object_or_404(Project, slug=slug)
+    form = OptimizationRunForm(request.GET, project=project)
+    return render(request, "optimizer/run_list.html#estimate", {"estimate": _estimate(form, project)})
+
+
+def _prefill(request: HttpRequest, project: Project) -> dict:
+    """?adapt=<version id>: 'adapt to another model' from a production version."""
+    version = PromptVersion.objects.filter(project=project, pk=request.GET.get("adapt") or 0).first()
+    if version is None:
+        return {}
+    return {"regime": OptimizationRun.Regime.CROSS_MODEL, "base_version": version.pk}
+
+
+def _estimate(form: OptimizationRunForm, project: Project) -> dict | None:
+    data = form.cleaned_data if form.is_bound and form.is_valid() else None
+    if data is None:
+        if form.is_bound:
+            return None
+        fields = form.fields
+        base = fields["base_version"].queryset.filter(pk=fields["base_version"].initial).first()
+        target = base.target_model if base else None
+        reflection = (
+            fields["reflection_endpoint"].queryset.filter(pk=fields["reflection_endpoint"].initial).first()
+        )
+        if not (base and target and reflection):
+            return None
+        data = {
+            "base_version": base,
+            "target_endpoint": target,
+            "reflection_endpoint": reflection,
+            "algorithm": "gepa",
+            "max_metric_calls": fields["max_metric_calls"].initial,
+            "regime": "disagreement",
+            "max_dollars": None,
+        }
+    algorithm = "library" if data["regime"] == OptimizationRun.Regime.LIBRARY else data["algorithm"]
+    estimate = runs.run_estimate(
+        project=project,
+        base_version=data["base_version"],
+        target_endpoint=data["target_endpoint"],
+        reflection_endpoint=data["reflection_endpoint"],
+        algorithm=algorithm,
+        max_metric_calls=data["max_metric_calls"],
+    )
+    return {**estimate, "max_dollars": data.get("max_dollars")}
+
+
+def _run_for(pk: int) -> OptimizationRun:
+    return get_object_or_404(
+        OptimizationRun.objects.select_related(
+            "project",
+            "base_version",
+            "target_endpoint",
+            "reflection_endpoint",
+            "best_version",
+            "base_test_run",
+            "best_test_run",
+        ),
+        pk=pk,
+    )
+
+
+@role_required(REVIEWER)
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    runs.optimization_runs_mark_interrupted()
+    run = _run_for(pk)
+    live = {
+        "run": run,
+        "chart": charts.progress_chart(
+            run.progress, base_score=run.base_dev_score, budget=run.max_metric_calls
+        ),
+        "candidates_accepted": run.candidates.count(),
+        "is_lead": has_role(request.user, LEAD),
+    }
+    if request.htmx and request.GET.get("part") == "live":
+        response = render(request, "optimizer/run_detail.html#live", live)
+        if run.is_finished or run.status == OptimizationRun.Status.INTERRUPTED:
+            response.status_code = HttpResponseStopPolling.status_code
+            response["HX-Refresh"] = "true"
+        return response
+    context = {
+        **live,
+        "project": run.project,
+        "candidates": run.candidates.select_related("prompt_version"),
+        "comparison": _before_after(run),
+        "diff": word_diff(run.base_version.instructions, run.best_version.instructions)
+        if run.best_version
+        else None,
+        "test_cost": Judgment.objects.filter(
+            run_id__in=[run.base_test_run_id, run.best_test_run_id]
+        ).aggregate(total=Sum("cost"))["total"]
+        or 0,
+    }
+    return render(request, "optimizer/run_detail.html", context)
+
+
+def _before_after(run: OptimizationRun) -> list[dict] | None:
+    if not (run.base_test_run and run.best_test_run):
+        return None
+    base = run_metrics(run.base_test_run).get("test")
+    best = run_metrics(run.best_test_run).get("test")
+    if base is None or best is None:
+        return None
+    rows = []
+    for attribute, label, digits in ROWS:
+        before, after = getattr(base, attribute), getattr(best, attribute)
+        rows.append(
+            {
+                "label": label,
+                "before": before,
+                "after": after,
+                "digits": digits,
+                "change": None if before is None or after is None else after - before,
+            }
+        )
+    rows.append({"label": "Items", "before": base.items, "after": best.items, "digits": 0, "change": None})
+    return rows
+
+
+@role_required(LEAD)
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run_for(pk)
+    runs.optimization_run_cancel(run=run)
+    messages.info(
+        request, "Cancelling: the search stops after its current iteration and keeps its best candidate."
+    )
+    return redirect("optimizer:run", pk=run.pk)
+
+
+@role_required(LEAD)
+@require_POST
+def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run_for(pk)
+    try:
+        runs.optimization_run_resume(run=run)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.info(request, "Resumed: GEPA continues from its last checkpoint.")
+    return redirect("optimizer:run", pk=run.pk)

@@ -1,0 +1,150 @@
+"""The optimizer pages: a lead launches with an estimate, everyone with review rights watches."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from judging.models import ModelEndpoint, PromptVersion
+from optimizer.models import OptimizationRun
+
+
+@pytest.fixture
+def versions(demo_project):
+    small = ModelEndpoint.objects.get(model="sim/judge-small")
+    return {
+        "base": PromptVersion.objects.filter(project=demo_project, target_model=small).earliest("id"),
+        "small": small,
+        "reflector": ModelEndpoint.objects.get(model="sim/reflector"),
+    }
+
+
+def launch_data(versions, **overrides) -> dict:
+    return {
+        "regime": "disagreement",
+        "algorithm": "gepa",
+        "base_version": versions["base"].pk,
+        "target_endpoint": versions["small"].pk,
+        "reflection_endpoint": versions["reflector"].pk,
+        "max_metric_calls": 200,
+        "max_dollars": "",
+        "score_threshold": "",
+        "seed": 0,
+        **overrides,
+    }
+
+
+def test_the_launch_form_shows_an_estimate_of_calls_and_dollars(client_for, lead, demo_project, versions):
+    body = client_for(lead).get(reverse("optimizer:runs", args=[demo_project.slug])).content.decode()
+
+    assert "Estimate, at most:" in body and "judge calls" in body and "$" in body
+
+
+def test_the_estimate_follows_the_form(client_for, lead, demo_project, versions):
+    url = reverse("optimizer:run_estimate", args=[demo_project.slug])
+    small = client_for(lead).get(url, launch_data(versions, max_metric_calls=100), HTTP_HX_REQUEST="true")
+    large = client_for(lead).get(url, launch_data(versions, max_metric_calls=1000), HTTP_HX_REQUEST="true")
+
+    assert small.status_code == 200 and "Estimate, at most:" in small.content.decode()
+    assert small.content != large.content
+
+
+def test_a_lead_launches_a_gepa_run_and_lands_on_its_page_with_before_and_after(
+    client_for, lead, demo_project, versions, eager_celery, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(lead).post(
+            reverse("optimizer:runs", args=[demo_project.slug]), launch_data(versions)
+        )
+
+    run = OptimizationRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("optimizer:run", args=[run.pk])
+    body = client_for(lead).get(response["Location"]).content.decode()
+    run.refresh_from_db()
+    assert run.status == "done"
+    assert "Before / after on the test split" in body and "NMSE (0–100)" in body
+    assert "What changed" in body  # the word diff of base → best
+    assert 'data-plotly="progress-chart"' in body
+
+
+def test_a_refused_launch_says_why_and_starts_nothing(client_for, lead, demo_project, versions):
+    response = client_for(lead).post(
+        reverse("optimizer:runs", args=[demo_project.slug]), launch_data(versions, regime="library")
+    )
+
+    assert response.status_code == 200
+    assert "no active instruction yet" in response.content.decode()
+    assert not OptimizationRun.objects.exists()
+
+
+def test_only_a_lead_may_launch_cancel_or_resume(client_for, reviewer, demo_project, versions):
+    client = client_for(reviewer)
+    assert client.get(reverse("optimizer:runs", args=[demo_project.slug])).status_code == 200
+    assert (
+        client.post(reverse("optimizer:runs", args=[demo_project.slug]), launch_data(versions)).status_code
+        == 403
+    )
+    run = OptimizationRun.objects.create(
+        project=demo_project,
+        base_version=versions["base"],
+        target_endpoint=versions["small"],
+        reflection_endpoint=versions["reflector"],
+    )
+    assert client.post(reverse("optimizer:run_cancel", args=[run.pk])).status_code == 403
+    assert client.post(reverse("optimizer:run_resume", args=[run.pk])).status_code == 403
+    assert not OptimizationRun.objects.filter(cancel_requested=True).exists()
+
+
+def test_an_annotator_cannot_see_optimizer_pages(client_for, annotator, demo_project):
+    assert client_for(annotator).get(reverse("optimizer:runs", args=[demo_project.slug])).status_code == 403
+
+
+def test_the_live_part_polls_while_running_and_stops_with_a_refresh_when_finished(
+    client_for, lead, demo_project, versions
+):
+    run = OptimizationRun.objects.create(
+        project=demo_project,
+        base_version=versions["base"],
+        target_endpoint=versions["small"],
+        reflection_endpoint=versions["reflector"],
+        status="running",
+        metric_calls_used=40,
+        best_dev_score=0.71,
+        progress=[[20, 0.6], [40, 0.71]],
+    )
+    url = reverse("optimizer:run", args=[run.pk]) + "?part=live"
+    running = client_for(lead).get(url, HTTP_HX_REQUEST="true")
+    assert running.status_code == 200 and "every 1s" in running.content.decode()
+    assert "40 / 300" in running.content.decode() and "0.710" in running.content.decode()
+
+    OptimizationRun.objects.filter(pk=run.pk).update(status="done", stop_reason="done")
+    finished = client_for(lead).get(url, HTTP_HX_REQUEST="true")
+    assert finished.status_code == 286 and finished["HX-Refresh"] == "true"
+
+
+def test_a_flagged_candidate_shows_why_and_a_resume_button_appears_for_an_interrupted_run(
+    client_for, lead, demo_project, versions
+):
+    run = OptimizationRun.objects.create(
+        project=demo_project,
+        base_version=versions["base"],
+        target_endpoint=versions["small"],
+        reflection_endpoint=versions["reflector"],
+        status="interrupted",
+        stop_reason="crashed",
+    )
+    flagged = PromptVersion.objects.create(
+        project=demo_project,
+        target_model=versions["small"],
+        instructions="<script>alert(1)</script> copies",
+        parent=versions["base"],
+        status="candidate",
+        guardrail_flags=[{"rule": "leakage", "detail": 'copies training text verbatim: "<b>x</b>"'}],
+    )
+    run.candidates.create(index=1, prompt_version=flagged, dev_score=0.9)
+
+    body = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
+
+    assert "leakage: copies training text verbatim" in body and "&lt;b&gt;x&lt;/b&gt;" in body
+    assert "<b>x</b>" not in body
+    assert reverse("optimizer:run_resume", args=[run.pk]) in body
