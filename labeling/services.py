@@ -88,8 +88,10 @@ def item_reserve_next(*, project: Project, annotator, now: datetime | None = Non
     """The item the annotator should label next, held for them until the reservation expires.
 
     An item the annotator already holds comes first (a reload shows the same item). Otherwise the first
-    item in id order that they have not labeled, that is short of the project's labels_per_item and that
-    nobody else holds; items they skipped come last (see item_skip). None when nothing is left for them.
+    item in the project's queue order (id order, or most likely disagreement first: see
+    selectors.items_available_to) that they have not labeled, that is short of the project's
+    labels_per_item and that nobody else holds; items they skipped come last (see item_skip). None when
+    nothing is left for them.
 
     On PostgreSQL candidates are locked with SELECT … FOR UPDATE SKIP LOCKED, so concurrent annotators
     walk past each other's items instead of queueing on them, and the unique item column of Reservation
