@@ -232,3 +232,16 @@ def test_the_estimate_counts_calls_and_prices_them(setup):
     assert estimate["judge_calls"] == 300 + 2 * test_items.count()
     assert estimate["reflection_calls"] > 0
     assert estimate["dollars"] > 0
+
+
+def test_manage_py_optimize_runs_a_search_and_reports_the_best_version(setup):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("optimize", setup["project"].slug, "--max-metric-calls", "150", "--inline", stdout=out)
+
+    run = OptimizationRun.objects.get()
+    assert run.status == "done" and run.best_version is not None
+    assert f"Best candidate: prompt version {run.best_version_id}." in out.getvalue()

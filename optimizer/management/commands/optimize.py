@@ -1,0 +1,103 @@
+"""`manage.py optimize`: launch an optimization run, as the browser does, and follow it until it ends."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from judging.models import ModelEndpoint, PromptVersion
+from labeling.models import Project
+from optimizer import runs
+from optimizer.models import OptimizationRun
+
+
+class Command(BaseCommand):
+    help = "Search for a better judge prompt (GEPA, MIPROv2 or library composition) and follow the run."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("project", help="project slug")
+        parser.add_argument("--base-version", type=int, help="prompt version id (default: the newest)")
+        parser.add_argument("--target", help="target model endpoint name (default: the base version's model)")
+        parser.add_argument("--reflection", default="sim/reflector", help="reflection/proposal endpoint name")
+        parser.add_argument("--regime", default="disagreement", choices=OptimizationRun.Regime.values)
+        parser.add_argument("--algorithm", default="gepa", choices=OptimizationRun.Algorithm.values)
+        parser.add_argument("--max-metric-calls", type=int, default=300)
+        parser.add_argument("--max-dollars", type=Decimal, help="hard stop, in dollars")
+        parser.add_argument(
+            "--score-threshold", type=float, help="stop once the dev score reaches this (0-1)"
+        )
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--resume", type=int, metavar="RUN_ID", help="resume an interrupted run instead")
+        parser.add_argument(
+            "--inline", action="store_true", help="run in this process instead of queuing for a worker"
+        )
+
+    def handle(self, *args, **options) -> None:
+        if options["inline"]:
+            from config.celery import app
+
+            app.conf.task_always_eager = True
+        try:
+            run = self._start(options)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        estimate = run.estimate or {}
+        self.stdout.write(
+            f"Optimization run #{run.pk}: {run.get_algorithm_display()} on {run.target_endpoint.name}, "
+            f"at most {estimate.get('judge_calls', '?')} judge calls, ~${estimate.get('dollars', 0):.4f}."
+        )
+        while True:
+            run.refresh_from_db()
+            best = "—" if run.best_dev_score is None else f"{run.best_dev_score:.3f}"
+            self.stdout.write(
+                f"  {run.status}: {run.metric_calls_used}/{run.max_metric_calls} metric calls, "
+                f"best dev {best}, {run.candidates.count()} candidates, ${run.dollars_spent:.4f}"
+            )
+            if run.is_finished or run.status == OptimizationRun.Status.INTERRUPTED:
+                break
+            time.sleep(2)
+        self.stdout.write(f"Stopped: {run.get_stop_reason_display() or run.status}. {run.error}".rstrip())
+        if run.best_version_id:
+            self.stdout.write(f"Best candidate: prompt version {run.best_version_id}.")
+        if run.status == OptimizationRun.Status.FAILED:
+            raise CommandError(f"Run #{run.pk} failed.")
+
+    def _start(self, options) -> OptimizationRun:
+        if options["resume"]:
+            run = OptimizationRun.objects.filter(pk=options["resume"]).first()
+            if run is None:
+                raise CommandError(f"No optimization run #{options['resume']}.")
+            return runs.optimization_run_resume(run=run)
+        project = Project.objects.filter(slug=options["project"]).first()
+        if project is None:
+            raise CommandError(f"No project {options['project']!r}.")
+        versions = PromptVersion.objects.filter(project=project)
+        base = (
+            versions.filter(pk=options["base_version"]).first()
+            if options["base_version"]
+            else versions.first()
+        )
+        if base is None:
+            raise CommandError("No such prompt version in this project.")
+        return runs.optimization_run_start(
+            project=project,
+            base_version=base,
+            target_endpoint=_endpoint(options["target"]) if options["target"] else base.target_model,
+            reflection_endpoint=_endpoint(options["reflection"]),
+            regime=options["regime"],
+            algorithm=options["algorithm"],
+            max_metric_calls=options["max_metric_calls"],
+            max_dollars=options["max_dollars"],
+            score_threshold=options["score_threshold"],
+            seed=options["seed"],
+        )
+
+
+def _endpoint(name: str) -> ModelEndpoint:
+    endpoint = ModelEndpoint.objects.filter(name=name).first()
+    if endpoint is None:
+        raise CommandError(f"No model endpoint named {name!r}.")
+    return endpoint
