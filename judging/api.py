@@ -56,7 +56,7 @@ def token_required(scope: str) -> Callable:
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs):
             if any(name in request.GET for name in _QUERY_TOKEN_NAMES) or any(
-                value.startswith(TOKEN_PREFIX) for value in request.GET.values()
+                value.startswith(TOKEN_PREFIX) for _, values in request.GET.lists() for value in values
             ):
                 return api_error(
                     400,

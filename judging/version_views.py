@@ -16,14 +16,17 @@ from judging.version_forms import ApiTokenForm, VersionDiffForm, VersionDraftFor
 from labeling.models import SPLITS, Project
 from labeling.roles import ANNOTATOR, LEAD, REVIEWER, role_required
 
-# The test-split figures set side by side on the promotion page: (label, attribute, lower is better).
+# The test-split figures set side by side on the promotion page: label, attribute of the metrics (or of the
+# measurement), whether lower is better (None: neither), and how to show it.
 COMPARED = (
-    ("NMSE (0–100)", "nmse", True),
-    ("Malformed rate", "malformed_rate", True),
-    ("MAE", "mae", True),
-    ("Exact agreement", "exact", False),
-    ("Kappa (quadratic)", "kappa", False),
-    ("Bias (judge − gold)", "bias", None),
+    ("NMSE (0–100)", "nmse", True, "{:.2f}"),
+    ("Malformed rate", "malformed_rate", True, "{:.1%}"),
+    ("MAE", "mae", True, "{:.3f}"),
+    ("Exact agreement", "exact", False, "{:.1%}"),
+    ("Kappa (quadratic)", "kappa", False, "{:.3f}"),
+    ("Bias (judge − gold)", "bias", None, "{:+.3f}"),
+    ("Dollars per 1,000 judgments", "dollars_per_1000", True, "${:.4f}"),
+    ("Latency p50 (ms)", "latency_p50_ms", True, "{:.0f}"),
 )
 
 
@@ -178,26 +181,28 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _compared_rows(before, after) -> list[dict]:
     rows = []
-    for label, attribute, lower_is_better in COMPARED:
-        old = getattr(before.metrics, attribute) if before else None
-        new = getattr(after.metrics, attribute) if after else None
+    for label, attribute, lower_is_better, shown in COMPARED:
+        old, new = _figure(before, attribute), _figure(after, attribute)
         better = None
         if old is not None and new is not None and lower_is_better is not None and old != new:
             better = (new < old) if lower_is_better else (new > old)
-        rows.append({"label": label, "before": old, "after": new, "better": better})
-    for label, attribute in (
-        ("Dollars per 1,000 judgments", "dollars_per_1000"),
-        ("Latency p50 (ms)", "latency_p50_ms"),
-    ):
         rows.append(
             {
                 "label": label,
-                "before": getattr(before, attribute) if before else None,
-                "after": getattr(after, attribute) if after else None,
-                "better": None,
+                "before": "—" if old is None else shown.format(old),
+                "after": "—" if new is None else shown.format(new),
+                "better": better,
             }
         )
     return rows
+
+
+def _figure(measurement, attribute: str) -> float | None:
+    if measurement is None:
+        return None
+    source = measurement.metrics if hasattr(measurement.metrics, attribute) else measurement
+    value = getattr(source, attribute)
+    return None if value is None else float(value)
 
 
 @role_required(REVIEWER)

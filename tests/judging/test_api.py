@@ -140,6 +140,8 @@ def test_a_token_is_never_accepted_from_the_query_string(client, reviewer, produ
     for name in ("token", "access_token", "api_key"):
         response = client.get(_prompt_url(production.project) + f"&{name}={secret}")
         assert response.status_code == 400 and "Authorization header" in response.json()["error"]
+    response = client.get(_prompt_url(production.project) + f"&note=1&note={secret}")
+    assert response.status_code == 400
     # Not even alongside a valid header.
     response = client.get(_prompt_url(production.project) + f"&token={secret}", headers=_bearer(secret))
     assert response.status_code == 400

@@ -82,7 +82,7 @@ def test_the_confirmation_shows_test_metrics_before_and_after(client_for, lead, 
     assert response.context["after"].metrics.nmse == pytest.approx(version_test_metrics(new).metrics.nmse)
     page = response.content.decode()
     assert "Now in production" in page and f"v{old.pk}" in page
-    assert f"{version_test_metrics(new).metrics.nmse:.3f}" in page
+    assert f"{version_test_metrics(new).metrics.nmse:.2f}" in page
     assert 'name="csrfmiddlewaretoken"' in page
 
 
