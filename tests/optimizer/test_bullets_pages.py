@@ -203,3 +203,13 @@ def test_the_project_page_loads_the_counts_per_prompt_version(client_for, review
 
     assert "<h1>" not in part and "data-flywheel-counts" in part
     assert "<td data-disagreements>" in part and ">3</a>" in part
+
+
+def test_bullets_wait_until_the_run_has_finished(client_for, reviewer, run):
+    run.status = "running"
+    run.save()
+
+    response = client_for(reviewer).post(reverse("optimizer:generate", args=[run.pk]), follow=True)
+
+    assert "once it has finished" in response.content.decode()
+    assert not Bullet.objects.exists()
