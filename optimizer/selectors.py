@@ -71,9 +71,9 @@ def bullet_queue(
 
 
 def with_card_data(bullets: QuerySet[Bullet]) -> QuerySet[Bullet]:
-    """What a bullet's card shows: its item, model, reviewer, survivor and history."""
+    """What a bullet's card shows: its project, item, model, reviewer and history."""
     history = BulletChange.objects.select_related("user")
-    return bullets.select_related("item", "endpoint", "reviewed_by", "merged_into").prefetch_related(
+    return bullets.select_related("project", "item", "endpoint", "reviewed_by").prefetch_related(
         Prefetch("changes", queryset=history)
     )
 
