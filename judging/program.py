@@ -26,6 +26,11 @@ from judging.models import Judgment, ModelEndpoint, PromptVersion
 from labeling.models import Project
 
 DOCUMENT_MAX_CHARS = int(os.environ.get("FLYWHEEL_DOCUMENT_MAX_CHARS", "6000"))
+# How hard one item is tried: attempts (the first call included), the first backoff (doubled after each
+# failure) and how long one call may take before it counts as a timeout.
+JUDGE_MAX_ATTEMPTS = int(os.environ.get("FLYWHEEL_JUDGE_MAX_ATTEMPTS", "4"))
+JUDGE_BACKOFF_S = float(os.environ.get("FLYWHEEL_JUDGE_BACKOFF_S", "0.5"))
+JUDGE_TIMEOUT_S = float(os.environ.get("FLYWHEEL_JUDGE_TIMEOUT_S", "60"))
 OUTPUT_FIELDS = ("reasoning", "score")
 
 
@@ -115,7 +120,7 @@ class MeteredLM(dspy.LM):
 
 
 def endpoint_lm(
-    endpoint: ModelEndpoint, *, timeout_s: float = 60.0, lm_class: type[MeteredLM] = MeteredLM
+    endpoint: ModelEndpoint, *, timeout_s: float = JUDGE_TIMEOUT_S, lm_class: type[MeteredLM] = MeteredLM
 ) -> dspy.LM:
     """The LM behind an endpoint. Real endpoints go through LiteLLM; the key is read from the named
     environment variable at call time and never stored. Retries are ours (see judge_item)."""
@@ -183,8 +188,8 @@ def judge_item(
     endpoint: ModelEndpoint,
     query: str,
     document: str,
-    max_attempts: int = 4,
-    backoff_s: float = 0.5,
+    max_attempts: int = JUDGE_MAX_ATTEMPTS,
+    backoff_s: float = JUDGE_BACKOFF_S,
     should_stop=lambda: False,
 ) -> JudgeOutcome:
     """Judge one item, retrying rate limits, server errors, timeouts and unreadable responses with

@@ -17,6 +17,9 @@ from labeling.models import Item, Label
 
 CHUNK_SIZE = 200
 CANCEL_POLL_S = 0.5
+# A worker judging a run beats this often; an unfinished run silent for STALE_AFTER_S is called stalled.
+HEARTBEAT_S = 5.0
+STALE_AFTER_S = 60.0
 
 
 def run_items(*, project, item_set: str) -> QuerySet[Item]:
@@ -90,8 +93,9 @@ def judge_run_dispatch(*, run: JudgeRun) -> list[list[int]]:
     """Split what is missing into chunks and queue them; a run with nothing missing is finished here."""
     if run.is_finished and run.status != JudgeRun.Status.FAILED:
         return []
+    now = timezone.now()
     JudgeRun.objects.filter(pk=run.pk).update(
-        status=JudgeRun.Status.RUNNING, started_at=run.started_at or timezone.now()
+        status=JudgeRun.Status.RUNNING, started_at=run.started_at or now, heartbeat_at=now
     )
     ids = pending_item_ids(run)
     chunks = [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
@@ -116,6 +120,7 @@ def judge_chunk_process(*, run_id: int, item_ids: list[int]) -> ChunkResult:
     run = JudgeRun.objects.select_related("project", "prompt_version", "endpoint").get(pk=run_id)
     if run.cancel_requested or run.status in (JudgeRun.Status.CANCELLED, JudgeRun.Status.DONE):
         return ChunkResult(0, 0, cancelled=run.cancel_requested)
+    _beat(run.pk)
     settled = Judgment.objects.filter(run=run, item=OuterRef("pk"), error_kind="")
     items = list(
         Item.objects.filter(pk__in=item_ids).filter(~Exists(settled)).values_list("id", "query", "document")
@@ -204,7 +209,7 @@ def _judge_concurrently(
     queue = list(reversed(todo))
     in_flight: dict[Future, int] = {}
     saved = 0
-    last_poll = time.monotonic()
+    last_poll = last_beat = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, min(run.endpoint.concurrency, len(todo)))) as pool:
         while queue or in_flight:
             while queue and not state["cancelled"] and len(in_flight) < run.endpoint.concurrency:
@@ -220,7 +225,24 @@ def _judge_concurrently(
             if time.monotonic() - last_poll >= CANCEL_POLL_S:
                 last_poll = time.monotonic()
                 state["cancelled"] = JudgeRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+            if time.monotonic() - last_beat >= HEARTBEAT_S:
+                last_beat = time.monotonic()
+                _beat(run.pk)
     return saved, state["cancelled"]
+
+
+def _beat(run_id: int) -> None:
+    JudgeRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+
+
+def judge_run_stalled_for(run: JudgeRun) -> float | None:
+    """Seconds since anything looked after this unfinished run, once that exceeds STALE_AFTER_S: its
+    worker died (or every worker is busy elsewhere). None while the run is finished or alive."""
+    if run.is_finished:
+        return None
+    last = max(t for t in (run.created_at, run.started_at, run.heartbeat_at) if t is not None)
+    silent = (timezone.now() - last).total_seconds()
+    return silent if silent > STALE_AFTER_S else None
 
 
 def _save_outcome(run: JudgeRun, item_id: int, key: str, outcome: JudgeOutcome) -> None:
@@ -278,7 +300,10 @@ def judge_run_resume(*, run: JudgeRun) -> JudgeRun:
     """Fill only what is missing (and retry recorded errors); nothing is judged twice."""
     with transaction.atomic():
         JudgeRun.objects.filter(pk=run.pk).update(
-            status=JudgeRun.Status.QUEUED, cancel_requested=False, finished_at=None
+            status=JudgeRun.Status.QUEUED,
+            cancel_requested=False,
+            finished_at=None,
+            heartbeat_at=timezone.now(),
         )
         _enqueue_dispatch(run)
     run.refresh_from_db()

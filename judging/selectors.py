@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Count, Q, Sum
 
+from judging import runs
 from judging.metrics import JudgeMetrics, judge_metrics
 from judging.models import JudgeRun, Judgment
 from labeling.gold import gold_scores
@@ -42,6 +43,7 @@ def run_progress(run: JudgeRun) -> dict:
         "errors_by_kind": errors_by_kind,
         "latency_p50": float(np.percentile(latencies, 50)) if len(latencies) else None,
         "latency_p95": float(np.percentile(latencies, 95)) if len(latencies) else None,
+        "stalled_for_s": runs.judge_run_stalled_for(run),
     }
 
 

@@ -31,17 +31,14 @@ def _purge_test_queue() -> None:
         conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db):
-    """Yields a running worker; the test's committed rows are visible to it."""
-    _purge_test_queue()
+def _start_worker(log_mode: str = "w") -> tuple[subprocess.Popen, object]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
         "DATABASE_URL": _test_database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }
-    log = open(settings.TEST_VAR_DIR / "worker.log", "w")  # noqa: SIM115 - closed below
+    log = open(settings.TEST_VAR_DIR / "worker.log", log_mode)  # noqa: SIM115 - closed by _stop_worker
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -65,15 +62,45 @@ def celery_worker_process(transactional_db):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    return worker, log
+
+
+def _stop_worker(worker: subprocess.Popen, log) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    log.close()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """Yields a running worker; the test's committed rows are visible to it."""
+    _purge_test_queue()
+    worker, log = _start_worker()
     try:
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        _stop_worker(worker, log)
+
+
+@pytest.fixture
+def start_celery_worker(transactional_db):
+    """Starts a worker each time it is called (one log for all); all are stopped at the end. For tests
+    that kill a worker and start another."""
+    _purge_test_queue()
+    started = []
+
+    def start() -> subprocess.Popen:
+        started.append(_start_worker("a" if started else "w"))
+        return started[-1][0]
+
+    try:
+        yield start
+    finally:
+        for worker, log in started:
+            _stop_worker(worker, log)
 
 
 def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.2, what: str = "the worker"):

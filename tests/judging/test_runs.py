@@ -125,3 +125,29 @@ def test_running_a_chunk_twice_duplicates_nothing(demo_project, django_capture_o
 
     assert again.judged == 0
     assert Judgment.objects.filter(run=run).count() == len(ids)
+
+
+def test_a_running_run_nobody_reports_on_is_shown_as_stalled_with_a_resume_button(
+    demo_project, client_for, lead, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from judging import runs
+
+    with django_capture_on_commit_callbacks(execute=False):
+        run = _start(demo_project)
+    long_ago = timezone.now() - timedelta(seconds=runs.STALE_AFTER_S + 30)
+    JudgeRun.objects.filter(pk=run.pk).update(
+        status="running", created_at=long_ago, started_at=long_ago, heartbeat_at=long_ago
+    )
+
+    page = client_for(lead).get(reverse("judging:run", args=[run.pk]))
+
+    assert b"No worker has reported on this run for" in page.content
+    assert reverse("judging:run_resume", args=[run.pk]).encode() in page.content
+    JudgeRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
+    run.refresh_from_db()
+    assert runs.judge_run_stalled_for(run) is None
