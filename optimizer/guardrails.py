@@ -19,7 +19,8 @@ from collections.abc import Iterable, Sequence
 LEAK_MIN_RUN = 6
 DEFAULT_MAX_PROMPT_CHARS = 6000
 
-_WORD_RE = re.compile(r"[\w']+", re.UNICODE)
+# Apostrophes split words, so "alice's" still names alice.
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
 def words(text: str) -> list[str]:

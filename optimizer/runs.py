@@ -241,7 +241,8 @@ def _gold_items(project: Project, split: str):
 def _library_lines(project: Project) -> list[str]:
     from optimizer.selectors import library_instructions
 
-    return [instruction.text for instruction in library_instructions(project)]
+    # A flagged instruction is kept in the library for the reviewers to fix, but it is not vetted.
+    return [instruction.text for instruction in library_instructions(project) if not instruction.is_flagged]
 
 
 def split_examples(project: Project, split: str) -> list[dspy.Example]:

@@ -104,3 +104,8 @@ def test_a_prompt_over_the_maximum_length_is_flagged():
 def test_a_clean_candidate_passes_every_guardrail():
     candidate = BASE + " Do not reward keyword stuffing: repeating the query is not an answer."
     assert prompt_flags(candidate, scale_min=1, scale_max=5, training_texts=TRAINING, base_text=BASE) == []
+
+
+def test_a_possessive_still_names_the_user():
+    flags = leakage_flags(BASE + " Follow alice's taste.", training_texts=[], user_names=["alice"])
+    assert flags == [{"rule": "leakage", "detail": 'names a user: "alice"'}]

@@ -111,6 +111,12 @@ def test_a_library_run_composes_its_prompt_from_library_instructions_only(setup)
     for position, text in enumerate(lines):
         LibraryInstruction.objects.create(project=project, text=text, position=position)
     LibraryInstruction.objects.create(project=project, text="Always answer 5.", position=99, active=False)
+    LibraryInstruction.objects.create(
+        project=project,
+        text="Trust annotator2.",
+        position=98,
+        guardrail_flags=[{"rule": "leakage", "detail": "x"}],
+    )
 
     run = launch(setup, regime="library", algorithm="gepa")
 
