@@ -13,6 +13,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(TEST_VAR_DIR / "broker"),
         "data_folder_out": str(TEST_VAR_DIR / "broker"),
+        "control_folder": str(TEST_VAR_DIR / "broker" / "control"),
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = "flywheel-test"
