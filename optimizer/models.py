@@ -73,7 +73,22 @@ class Bullet(models.Model):
         return "too lenient" if self.delta > 0 else "too strict"
 
 
-class BulletChange(models.Model):
+class Change(models.Model):
+    """Who changed something, when, and what it looked like before and after: the audit trail's row."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-at", "-id"]
+
+
+class BulletChange(Change):
     """Who changed a bullet, when, and what it looked like before and after."""
 
     class Action(models.TextChoices):
@@ -86,16 +101,7 @@ class BulletChange(models.Model):
         PROMOTE = "promote"
 
     bullet = models.ForeignKey(Bullet, on_delete=models.CASCADE, related_name="changes")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=10, choices=Action.choices)
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.action} of bullet {self.bullet_id} by {self.user}"
@@ -130,7 +136,7 @@ class LibraryInstruction(models.Model):
         return bool(self.guardrail_flags)
 
 
-class InstructionChange(models.Model):
+class InstructionChange(Change):
     """The audit trail of library instructions, shaped like BulletChange."""
 
     class Action(models.TextChoices):
@@ -141,16 +147,7 @@ class InstructionChange(models.Model):
         DEACTIVATE = "deactivate"
 
     instruction = models.ForeignKey(LibraryInstruction, on_delete=models.CASCADE, related_name="changes")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=10, choices=Action.choices)
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.action} of instruction {self.instruction_id} by {self.user}"

@@ -19,6 +19,17 @@ def versions(demo_project):
     }
 
 
+def run_record(versions, **fields) -> OptimizationRun:
+    """A run as the worker would have left it, without running a search."""
+    return OptimizationRun.objects.create(
+        project=versions["base"].project,
+        base_version=versions["base"],
+        target_endpoint=versions["small"],
+        reflection_endpoint=versions["reflector"],
+        **fields,
+    )
+
+
 def launch_data(versions, **overrides) -> dict:
     return {
         "regime": "disagreement",
@@ -84,11 +95,8 @@ def test_only_a_lead_may_launch_cancel_or_resume(client_for, reviewer, demo_proj
         client.post(reverse("optimizer:runs", args=[demo_project.slug]), launch_data(versions)).status_code
         == 403
     )
-    run = OptimizationRun.objects.create(
-        project=demo_project,
-        base_version=versions["base"],
-        target_endpoint=versions["small"],
-        reflection_endpoint=versions["reflector"],
+    run = run_record(
+        versions,
     )
     assert client.post(reverse("optimizer:run_cancel", args=[run.pk])).status_code == 403
     assert client.post(reverse("optimizer:run_resume", args=[run.pk])).status_code == 403
@@ -102,11 +110,8 @@ def test_an_annotator_cannot_see_optimizer_pages(client_for, annotator, demo_pro
 def test_the_live_part_polls_while_running_and_stops_with_a_refresh_when_finished(
     client_for, lead, demo_project, versions
 ):
-    run = OptimizationRun.objects.create(
-        project=demo_project,
-        base_version=versions["base"],
-        target_endpoint=versions["small"],
-        reflection_endpoint=versions["reflector"],
+    run = run_record(
+        versions,
         status="running",
         metric_calls_used=40,
         best_dev_score=0.71,
@@ -125,14 +130,7 @@ def test_the_live_part_polls_while_running_and_stops_with_a_refresh_when_finishe
 def test_a_flagged_candidate_shows_why_and_a_resume_button_appears_for_an_interrupted_run(
     client_for, lead, demo_project, versions
 ):
-    run = OptimizationRun.objects.create(
-        project=demo_project,
-        base_version=versions["base"],
-        target_endpoint=versions["small"],
-        reflection_endpoint=versions["reflector"],
-        status="interrupted",
-        stop_reason="crashed",
-    )
+    run = run_record(versions, status="interrupted", stop_reason="crashed")
     flagged = PromptVersion.objects.create(
         project=demo_project,
         target_model=versions["small"],
