@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
@@ -10,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from judging.models import Judgment, PromptVersion
+from judging.models import Judgment, ModelEndpoint, PromptVersion
 from judging.selectors import run_metrics
 from judging.versions import word_diff
 from labeling.models import Project
@@ -67,35 +68,43 @@ def run_estimate(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _prefill(request: HttpRequest, project: Project) -> dict:
-    """?adapt=<version id>: 'adapt to another model' from a production version."""
-    version = PromptVersion.objects.filter(project=project, pk=request.GET.get("adapt") or 0).first()
-    if version is None:
-        return {}
-    return {"regime": OptimizationRun.Regime.CROSS_MODEL, "base_version": version.pk}
+    """?base=<version id> starts from that version; ?adapt=<version id> is "adapt to another model": a
+    cross-model run from it, aimed at the first other judge endpoint."""
+    versions = PromptVersion.objects.filter(project=project)
+    adapt = versions.filter(pk=request.GET.get("adapt") or 0).first()
+    if adapt is not None:
+        other = (
+            ModelEndpoint.objects.exclude(pk=adapt.target_model_id)
+            .exclude(model="sim/reflector")
+            .order_by("name")
+            .first()
+        )
+        return {
+            "regime": OptimizationRun.Regime.CROSS_MODEL,
+            "base_version": adapt.pk,
+            "target_endpoint": other.pk if other else None,
+        }
+    base = versions.filter(pk=request.GET.get("base") or 0).first()
+    if base is not None:
+        return {"base_version": base.pk, "target_endpoint": base.target_model_id}
+    return {}
 
 
 def _estimate(form: OptimizationRunForm, project: Project) -> dict | None:
-    data = form.cleaned_data if form.is_bound and form.is_valid() else None
-    if data is None:
-        if form.is_bound:
+    """Calls and dollars for what the form says now: its submitted values, or what it shows at first."""
+    if form.is_bound:
+        if not form.is_valid():
             return None
-        fields = form.fields
-        base = fields["base_version"].queryset.filter(pk=fields["base_version"].initial).first()
-        target = base.target_model if base else None
-        reflection = (
-            fields["reflection_endpoint"].queryset.filter(pk=fields["reflection_endpoint"].initial).first()
-        )
-        if not (base and target and reflection):
+        data = form.cleaned_data
+    else:
+        data = {}
+        for name, field in form.fields.items():
+            value = form.get_initial_for_field(field, name)
+            if isinstance(field, forms.ModelChoiceField):
+                value = field.queryset.filter(pk=value).first() if value else None
+            data[name] = value
+        if not all(data.get(name) for name in ("base_version", "target_endpoint", "reflection_endpoint")):
             return None
-        data = {
-            "base_version": base,
-            "target_endpoint": target,
-            "reflection_endpoint": reflection,
-            "algorithm": "gepa",
-            "max_metric_calls": fields["max_metric_calls"].initial,
-            "regime": "disagreement",
-            "max_dollars": None,
-        }
     algorithm = "library" if data["regime"] == OptimizationRun.Regime.LIBRARY else data["algorithm"]
     estimate = runs.run_estimate(
         project=project,

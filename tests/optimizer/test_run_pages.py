@@ -146,3 +146,22 @@ def test_a_flagged_candidate_shows_why_and_a_resume_button_appears_for_an_interr
     assert "leakage: copies training text verbatim" in body and "&lt;b&gt;x&lt;/b&gt;" in body
     assert "<b>x</b>" not in body
     assert reverse("optimizer:run_resume", args=[run.pk]) in body
+
+
+def test_adapt_to_another_model_prefills_a_cross_model_run_from_the_production_version(
+    client_for, lead, demo_project, versions
+):
+    PromptVersion.objects.filter(pk=versions["base"].pk).update(status="production")
+    large = ModelEndpoint.objects.get(model="sim/judge-large")
+
+    page = client_for(lead).get(reverse("judging:version", args=[versions["base"].pk])).content.decode()
+    assert f"?adapt={versions['base'].pk}" in page
+    body = (
+        client_for(lead)
+        .get(reverse("optimizer:runs", args=[demo_project.slug]), {"adapt": versions["base"].pk})
+        .content.decode()
+    )
+
+    assert '<option value="cross_model" selected>' in body
+    assert f'<option value="{large.pk}" selected>' in body
+    assert "Estimate, at most:" in body
