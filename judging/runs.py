@@ -157,32 +157,27 @@ def _reuse_judgments(run: JudgeRun, keys: dict[int, str]) -> int:
         .order_by("id")
     ):
         donors[donor.cache_key] = donor
-    copied = 0
-    for item_id, key in keys.items():
-        donor = donors.get(key)
-        if donor is None:
-            continue
-        Judgment.objects.update_or_create(
-            run=run,
-            item_id=item_id,
-            defaults={
-                "score": donor.score,
-                "malformed": donor.malformed,
-                "reasoning": donor.reasoning,
-                "raw_output": donor.raw_output,
-                "error_kind": "",
-                "error_message": "",
-                "attempts": 0,
-                "input_tokens": 0,
-                "output_tokens": 0,
-                "cost": 0,
-                "latency_ms": 0,
-                "cache_key": key,
-                "reused_from": donor.reused_from or donor,
-            },
-        )
-        copied += 1
-    return copied
+    copies = {
+        item_id: {
+            "score": donor.score,
+            "malformed": donor.malformed,
+            "reasoning": donor.reasoning,
+            "raw_output": donor.raw_output,
+            "error_kind": "",
+            "error_message": "",
+            "attempts": 0,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cost": 0,
+            "latency_ms": 0,
+            "cache_key": key,
+            "reused_from": donor.reused_from or donor,
+        }
+        for item_id, key in keys.items()
+        if (donor := donors.get(key)) is not None
+    }
+    _save_judgments(run, copies)
+    return len(copies)
 
 
 def _judge_concurrently(
@@ -218,10 +213,11 @@ def _judge_concurrently(
             if not in_flight:
                 break
             done, _ = wait(in_flight, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
-            for future in done:
-                item_id = in_flight.pop(future)
-                _save_outcome(run, item_id, keys[item_id], future.result())
-                saved += 1
+            finished = {in_flight.pop(future): future.result() for future in done}
+            _save_judgments(
+                run, {item_id: _outcome_fields(keys[item_id], o) for item_id, o in finished.items()}
+            )
+            saved += len(finished)
             if time.monotonic() - last_poll >= CANCEL_POLL_S:
                 last_poll = time.monotonic()
                 state["cancelled"] = JudgeRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
@@ -245,26 +241,37 @@ def judge_run_stalled_for(run: JudgeRun) -> float | None:
     return silent if silent > STALE_AFTER_S else None
 
 
-def _save_outcome(run: JudgeRun, item_id: int, key: str, outcome: JudgeOutcome) -> None:
-    Judgment.objects.update_or_create(
-        run=run,
-        item_id=item_id,
-        defaults={
-            "score": outcome.score,
-            "malformed": outcome.malformed,
-            "reasoning": outcome.reasoning,
-            "raw_output": outcome.raw_output,
-            "error_kind": outcome.error_kind,
-            "error_message": outcome.error_message,
-            "attempts": outcome.attempts,
-            "input_tokens": outcome.input_tokens,
-            "output_tokens": outcome.output_tokens,
-            "cost": outcome.cost,
-            "latency_ms": outcome.latency_ms,
-            "cache_key": key,
-            "reused_from": None,
-        },
-    )
+def _outcome_fields(key: str, outcome: JudgeOutcome) -> dict:
+    return {
+        "score": outcome.score,
+        "malformed": outcome.malformed,
+        "reasoning": outcome.reasoning,
+        "raw_output": outcome.raw_output,
+        "error_kind": outcome.error_kind,
+        "error_message": outcome.error_message,
+        "attempts": outcome.attempts,
+        "input_tokens": outcome.input_tokens,
+        "output_tokens": outcome.output_tokens,
+        "cost": outcome.cost,
+        "latency_ms": outcome.latency_ms,
+        "cache_key": key,
+        "reused_from": None,
+    }
+
+
+SAVED_FIELDS = list(_outcome_fields("", JudgeOutcome(None, False, "", "", "", "", 0, 0, 0, 0, 0)))
+
+
+def _save_judgments(run: JudgeRun, rows: dict[int, dict]) -> None:
+    """One statement for all the judgments at hand: new items are inserted, an item already judged (a
+    recorded error being retried) is overwritten in place, so (run, item) stays unique."""
+    if rows:
+        Judgment.objects.bulk_create(
+            [Judgment(run=run, item_id=item_id, **fields) for item_id, fields in rows.items()],
+            update_conflicts=True,
+            unique_fields=["run", "item"],
+            update_fields=SAVED_FIELDS,
+        )
 
 
 def judge_run_finish_if_complete(*, run_id: int) -> bool:
