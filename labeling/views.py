@@ -13,13 +13,14 @@ from labeling.agreement import agreement_compute
 from labeling.exporting import items_export_lines
 from labeling.forms import AdjudicationForm, ImportForm, LabelForm, ProjectForm, shown_stamp
 from labeling.models import ImportJob, Item, Label, Project
-from labeling.roles import ANNOTATOR, LEAD, REVIEWER, role_required
+from labeling.roles import ANNOTATOR, LEAD, REVIEWER, has_role, role_required
 
 _EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    projects = Project.objects.all()
+    # A user without a role is logged in but not admitted yet: no project is shown to them.
+    projects = Project.objects.all() if has_role(request.user, ANNOTATOR) else Project.objects.none()
     return render(request, "labeling/home.html", {"projects": projects})
 
 
@@ -46,6 +47,7 @@ def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "labeling/project_form.html", {"form": form, "project": project})
 
 
+@role_required(ANNOTATOR)
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_object_or_404(Project, slug=slug)
     splits = selectors.project_split_counts(project=project)

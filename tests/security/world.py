@@ -1,0 +1,156 @@
+"""The data the security tests open pages on: the demo project, one user per role, and one of every
+object a URL can name (a finished judge run with judgments, bullets, a library instruction, an
+optimization run, prompt versions, an import job, API tokens, a label of each labeler)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from judging.demo import demo_seed
+from judging.models import ApiToken, JudgeRun, ModelEndpoint, PromptVersion
+from judging.tokens import token_create, token_hash
+from labeling.models import ImportJob, Item, Label, Project
+from labeling.roles import ANNOTATOR, LEAD, REVIEWER, user_grant_role
+from optimizer.bullets import bullets_generate_from_run
+from optimizer.models import Bullet, LibraryInstruction, OptimizationRun
+from tests.conftest import PASSWORD
+from tests.optimizer.disagreements import Row, run_make
+
+# Who asks: nobody logged in, a user without a role, then the three roles from lowest to highest.
+ANONYMOUS, NO_ROLE = "anonymous", "no role"
+PEOPLE = (ANONYMOUS, NO_ROLE, ANNOTATOR, REVIEWER, LEAD)
+USERNAMES = {NO_ROLE: "mallory", ANNOTATOR: "alice", REVIEWER: "bob", LEAD: "carol"}
+
+
+@dataclass
+class World:
+    project: Project
+    users: dict  # person -> User (no entry for anonymous)
+    item: Item
+    run: JudgeRun
+    version: PromptVersion
+    candidate: PromptVersion
+    endpoint: ModelEndpoint
+    bullet: Bullet
+    instruction: LibraryInstruction
+    optimization: OptimizationRun
+    import_job: ImportJob
+    labels: dict = field(default_factory=dict)  # person -> that person's own label
+    tokens: dict = field(default_factory=dict)  # person -> that person's own ApiToken
+    secrets: dict = field(default_factory=dict)  # person -> the token's secret
+
+    def user(self, person: str):
+        return self.users.get(person)
+
+    def own_label(self, person: str) -> Label:
+        """The person's label, or (for someone who labels nothing) the annotator's."""
+        return self.labels.get(person, self.labels[ANNOTATOR])
+
+    def own_token(self, person: str) -> ApiToken:
+        return self.tokens.get(person, self.tokens[REVIEWER])
+
+
+def users_make() -> dict:
+    users = {}
+    for person, username in USERNAMES.items():
+        user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+        if person != NO_ROLE:
+            user_grant_role(user, person)
+        users[person] = user
+    return users
+
+
+def world_build() -> World:
+    project = demo_seed().project
+    users = users_make()
+    rows = [
+        Row("train", gold=1, judge=5, query="security train one", document="A page about security."),
+        Row("train", gold=5, judge=1, query="security train two", document="A second page."),
+        Row("dev", gold=2, judge=4, query="security dev", document="A third page."),
+        Row("test", gold=3, judge=3, query="security test", document="A fourth page."),
+    ]
+    run = run_make(project, users[ANNOTATOR], rows)
+    version = run.prompt_version
+    candidate = PromptVersion.objects.create(
+        project=project,
+        target_model=version.target_model,
+        parent=version,
+        instructions=version.instructions + " Say why in one sentence.",
+        origin="hand-written",
+        status=PromptVersion.Status.CANDIDATE,
+    )
+    bullets_generate_from_run(run=run, user=users[REVIEWER])
+    bullet = Bullet.objects.filter(project=project).order_by("id").first()
+    instruction = LibraryInstruction.objects.create(
+        project=project, text="Check that the document answers the question, not only its words."
+    )
+    endpoint = ModelEndpoint.objects.get(name="sim/judge-small")
+    optimization = OptimizationRun.objects.create(
+        project=project,
+        base_version=version,
+        target_endpoint=endpoint,
+        reflection_endpoint=ModelEndpoint.objects.get(name="sim/reflector"),
+        status=OptimizationRun.Status.DONE,
+        best_version=candidate,
+        finished_at=timezone.now(),
+        created_by=users[LEAD],
+    )
+    item = run.judgments.order_by("id").first().item
+    labels = {ANNOTATOR: item.labels.get(annotator=users[ANNOTATOR])}
+    for person in (REVIEWER, LEAD):
+        labels[person] = Label.objects.create(item=item, annotator=users[person], score=3, rationale="ok")
+    tokens, secrets = {}, {}
+    for person, scopes in ((REVIEWER, ["prompts:read", "metrics:read"]), (LEAD, ["items:write"])):
+        created = token_create(user=users[person], name=f"{person} service", scopes=scopes)
+        tokens[person], secrets[person] = created.token, created.secret
+    # An annotator's role allows no scope: a token left from a former role, so that it has one to revoke.
+    tokens[ANNOTATOR] = ApiToken.objects.create(
+        user=users[ANNOTATOR],
+        name="old",
+        prefix="fw_old00",
+        token_hash=token_hash("fw_old00-left"),
+        scopes=[],
+    )
+    import_job = ImportJob.objects.create(
+        project=project,
+        created_by=users[LEAD],
+        file_name="items.csv",
+        stored_path="/nonexistent/items.csv",
+        status=ImportJob.Status.DONE,
+        finished_at=timezone.now(),
+    )
+    return World(
+        project=project,
+        users=users,
+        item=item,
+        run=run,
+        version=version,
+        candidate=candidate,
+        endpoint=endpoint,
+        bullet=bullet,
+        instruction=instruction,
+        optimization=optimization,
+        import_job=import_job,
+        labels=labels,
+        tokens=tokens,
+        secrets=secrets,
+    )
+
+
+FLYWHEEL_APPS = ("labeling", "judging", "optimizer")
+
+
+def database_state() -> dict:
+    """Every row of Flywheel's own tables and every user's groups: equal before and after a refused
+    request means the request changed nothing."""
+    state = {}
+    for label in FLYWHEEL_APPS:
+        for model in apps.get_app_config(label).get_models():
+            state[model._meta.label] = list(model.objects.order_by("pk").values())
+    state["groups"] = sorted(get_user_model().groups.through.objects.values_list("user_id", "group_id"))
+    state["users"] = sorted(get_user_model().objects.values_list("username", "is_active", "is_staff"))
+    return state
