@@ -15,6 +15,8 @@ from typing import Literal
 import dspy
 from dspy.utils.exceptions import (
     AdapterParseError,
+    LMAuthError,
+    LMBillingError,
     LMProviderError,
     LMRateLimitError,
     LMServerError,
@@ -146,6 +148,12 @@ def endpoint_lm(
     )
 
 
+def key_redacted(message: str, endpoint: ModelEndpoint) -> str:
+    """A provider's error can quote the key it was sent: never keep or show it."""
+    key = os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None
+    return message.replace(key, "[redacted]") if key else message
+
+
 @dataclass(frozen=True)
 class JudgeOutcome:
     score: int | None
@@ -168,6 +176,8 @@ def error_kind_of(exc: BaseException) -> str:
         return Judgment.ErrorKind.SERVER
     if isinstance(exc, LMTimeoutError | LMTransportError):
         return Judgment.ErrorKind.TIMEOUT
+    if isinstance(exc, LMAuthError | LMBillingError):
+        return Judgment.ErrorKind.OTHER  # a refused key or an empty account: trying again cannot help
     if isinstance(exc, LMProviderError):
         return Judgment.ErrorKind.BAD_RESPONSE
     return Judgment.ErrorKind.OTHER
@@ -221,7 +231,8 @@ def judge_item(
                 tokens_out + record.output_tokens,
                 cost + record.cost,
             )
-            error_kind, error_message = error_kind_of(exc), f"{type(exc).__name__}: {exc}"[:2000]
+            error_kind = error_kind_of(exc)
+            error_message = key_redacted(f"{type(exc).__name__}: {exc}", endpoint)[:2000]
             if error_kind not in RETRYABLE or attempt == max_attempts or should_stop():
                 break
             time.sleep(backoff_s * 2 ** (attempt - 1))

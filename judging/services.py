@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from judging.models import ModelEndpoint
-from judging.program import endpoint_lm
+from judging.program import endpoint_lm, key_redacted
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,7 @@ def endpoint_test_call(*, endpoint: ModelEndpoint) -> EndpointTestResult:
     try:
         outputs = endpoint_lm(endpoint, timeout_s=30)("Reply with the single word: ready")
     except Exception as exc:  # noqa: BLE001 - whatever the provider says is the message to show
-        return EndpointTestResult(False, _redact(f"{type(exc).__name__}: {exc}", endpoint)[:1000])
+        return EndpointTestResult(False, key_redacted(f"{type(exc).__name__}: {exc}", endpoint)[:1000])
     first = outputs[0] if outputs else ""
     text = first.get("text", "") if isinstance(first, dict) else str(first)
     return EndpointTestResult(True, text[:1000])
-
-
-def _redact(message: str, endpoint: ModelEndpoint) -> str:
-    """A provider's error can echo the key; never show it."""
-    key = os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None
-    return message.replace(key, "[redacted]") if key else message
