@@ -123,7 +123,10 @@ def judge_chunk_process(*, run_id: int, item_ids: list[int]) -> ChunkResult:
     _beat(run.pk)
     settled = Judgment.objects.filter(run=run, item=OuterRef("pk"), error_kind="")
     items = list(
-        Item.objects.filter(pk__in=item_ids).filter(~Exists(settled)).values_list("id", "query", "document")
+        run_items(project=run.project, item_set=run.item_set)
+        .filter(pk__in=item_ids)
+        .filter(~Exists(settled))
+        .values_list("id", "query", "document")
     )
     keys = {
         item_id: judgment_cache_key(

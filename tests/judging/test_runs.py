@@ -151,3 +151,16 @@ def test_a_running_run_nobody_reports_on_is_shown_as_stalled_with_a_resume_butto
     JudgeRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())
     run.refresh_from_db()
     assert runs.judge_run_stalled_for(run) is None
+
+
+def test_a_chunk_naming_items_outside_its_run_judges_only_the_runs_own(
+    demo_project, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        run = _start(demo_project, item_set="dev")
+    dev = list(run_items(project=demo_project, item_set="dev").values_list("id", flat=True))
+    train = list(run_items(project=demo_project, item_set="train").values_list("id", flat=True))
+
+    judge_chunk_process(run_id=run.pk, item_ids=dev[:3] + train[:3])
+
+    assert set(run.judgments.values_list("item_id", flat=True)) == set(dev[:3])
