@@ -5,7 +5,8 @@ same run, dspy.Evaluate(num_threads=16) over the same judge program and the same
     .venv/bin/python bench/judge_throughput.py            # SQLite + filesystem broker (throwaway)
     DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://… .venv/bin/python bench/judge_throughput.py
 
-Options: --items N (1000), --latency-ms (100), --concurrency (16)."""
+Options: --items N (1000), --latency-ms (100), --concurrency (16), --workers (1: one worker process;
+with more, they share the endpoint's concurrency through its leases)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (they share the endpoint's concurrency)"
+    )
     args = parser.parse_args()
 
     import os
@@ -95,10 +99,10 @@ def main() -> None:
             "concurrency": args.concurrency,
         },
     )
-    worker = start_worker()
+    workers = [start_worker() for _ in range(args.workers)]
     limit = args.concurrency / (args.latency_ms / 1000)
     print(f"judge throughput: {args.items} items, {args.latency_ms:.0f} ms latency, ", end="")
-    print(f"concurrency {args.concurrency}")
+    print(f"concurrency {args.concurrency}, {args.workers} worker process(es)")
     print(f"  on {where}; sim server at {api_base}")
     print(f"  limit = {args.concurrency} / {args.latency_ms / 1000:g} s = {limit:.0f} items/s")
 
@@ -106,9 +110,10 @@ def main() -> None:
     flywheel_run(endpoint, version, timeout=300, item_set="test")
     project.judge_runs.all().delete()
 
-    cpu = cpu_seconds(worker.pid), cpu_seconds(server.pid)
+    cpu = sum(cpu_seconds(w.pid) for w in workers), cpu_seconds(server.pid)
     elapsed, run = flywheel_run(endpoint, version, timeout=600)
-    worker_cpu, server_cpu = cpu_seconds(worker.pid) - cpu[0], cpu_seconds(server.pid) - cpu[1]
+    worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu[0]
+    server_cpu = cpu_seconds(server.pid) - cpu[1]
     judged = run.judgments.count()
     rate = judged / elapsed
     print(
@@ -116,7 +121,7 @@ def main() -> None:
         f"{rate:.1f} items/s, ratio to limit {rate / limit:.2f}"
     )
     print(
-        f"    CPU per item: worker {1000 * worker_cpu / judged:.1f} ms (one process's ceiling at that cost: "
+        f"    CPU per item: workers {1000 * worker_cpu / judged:.1f} ms (one process's ceiling at that cost: "
         f"{judged / worker_cpu:.0f} items/s), sim server {1000 * server_cpu / judged:.1f} ms"
     )
     cpu = time.process_time(), cpu_seconds(server.pid)

@@ -221,3 +221,17 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class EndpointLease(models.Model):
+    """Calls a worker may have in flight to an endpoint. Every chunk judging on the endpoint holds one,
+    renewed every second, so the endpoint's concurrency bounds the calls of all workers together; the
+    lease of a worker that died expires on its own."""
+
+    endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.CASCADE, related_name="leases")
+    holder = models.CharField(max_length=100, unique=True)
+    permits = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.holder}: {self.permits} calls to {self.endpoint.name}"

@@ -3,15 +3,20 @@ judgment as it completes, reuse earlier identical judgments, cancel, resume."""
 
 from __future__ import annotations
 
+import math
+import os
+import socket
 import time
+import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
+from judging.models import EndpointLease, JudgeRun, Judgment, ModelEndpoint, PromptVersion
 from judging.program import JudgeOutcome, endpoint_lm, judge_item, judge_program, judgment_cache_key
 from labeling.models import Item, Label
 
@@ -20,6 +25,9 @@ CANCEL_POLL_S = 0.5
 # A worker judging a run beats this often; an unfinished run silent for STALE_AFTER_S is called stalled.
 HEARTBEAT_S = 5.0
 STALE_AFTER_S = 60.0
+# Endpoint leases: renewed this often by a judging chunk, forgotten this long after a worker stops.
+LEASE_RENEW_S = 1.0
+LEASE_EXPIRES_S = 30.0
 
 
 def run_items(*, project, item_set: str) -> QuerySet[Item]:
@@ -186,8 +194,9 @@ def _reuse_judgments(run: JudgeRun, keys: dict[int, str]) -> int:
 def _judge_concurrently(
     run: JudgeRun, todo: list[tuple[int, str, str]], keys: dict[int, str]
 ) -> tuple[int, bool]:
-    """At most endpoint.concurrency calls in flight; each judgment is saved the moment it completes, by
-    this thread (one database connection), and cancellation stops new calls within CANCEL_POLL_S."""
+    """At most endpoint.concurrency calls in flight, counting every worker's (endpoint leases); each
+    judgment is saved the moment it completes, by this thread (one database connection), and
+    cancellation stops new calls within CANCEL_POLL_S."""
     if not todo:
         return 0, False
     program = judge_program(project=run.project, prompt_version=run.prompt_version)
@@ -206,28 +215,72 @@ def _judge_concurrently(
 
     queue = list(reversed(todo))
     in_flight: dict[Future, int] = {}
-    saved = 0
+    saved = limit = 0
     last_poll = last_beat = time.monotonic()
+    last_lease = -math.inf
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     with ThreadPoolExecutor(max_workers=max(1, min(run.endpoint.concurrency, len(todo)))) as pool:
-        while queue or in_flight:
-            while queue and not state["cancelled"] and len(in_flight) < run.endpoint.concurrency:
-                item_id, query, document = queue.pop()
-                in_flight[pool.submit(judge, query, document)] = item_id
-            if not in_flight:
-                break
-            done, _ = wait(in_flight, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
-            finished = {in_flight.pop(future): future.result() for future in done}
-            _save_judgments(
-                run, {item_id: _outcome_fields(keys[item_id], o) for item_id, o in finished.items()}
-            )
-            saved += len(finished)
-            if time.monotonic() - last_poll >= CANCEL_POLL_S:
-                last_poll = time.monotonic()
-                state["cancelled"] = JudgeRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
-            if time.monotonic() - last_beat >= HEARTBEAT_S:
-                last_beat = time.monotonic()
-                _beat(run.pk)
+        try:
+            while queue or in_flight:
+                if time.monotonic() - last_lease >= LEASE_RENEW_S:
+                    last_lease = time.monotonic()
+                    limit = endpoint_lease_renew(
+                        endpoint=run.endpoint,
+                        holder=holder,
+                        want=min(run.endpoint.concurrency, len(queue) + len(in_flight)),
+                        in_flight=len(in_flight),
+                    )
+                while queue and not state["cancelled"] and len(in_flight) < limit:
+                    item_id, query, document = queue.pop()
+                    in_flight[pool.submit(judge, query, document)] = item_id
+                if in_flight:
+                    done, _ = wait(in_flight, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
+                    finished = {in_flight.pop(future): future.result() for future in done}
+                    _save_judgments(
+                        run, {item_id: _outcome_fields(keys[item_id], o) for item_id, o in finished.items()}
+                    )
+                    saved += len(finished)
+                elif state["cancelled"]:
+                    break
+                else:
+                    time.sleep(CANCEL_POLL_S)  # other workers hold every call this endpoint allows
+                if time.monotonic() - last_poll >= CANCEL_POLL_S:
+                    last_poll = time.monotonic()
+                    state["cancelled"] = JudgeRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+                if time.monotonic() - last_beat >= HEARTBEAT_S:
+                    last_beat = time.monotonic()
+                    _beat(run.pk)
+        finally:
+            EndpointLease.objects.filter(holder=holder).delete()
     return saved, state["cancelled"]
+
+
+def endpoint_lease_renew(*, endpoint: ModelEndpoint, holder: str, want: int, in_flight: int) -> int:
+    """How many calls this holder may have in flight now, so that all workers together stay within the
+    endpoint's concurrency. Holders share it fairly: one that holds more than its share gets less at its
+    next renewal, but the calls it already has in flight stay counted until they end."""
+    now = timezone.now()
+    with transaction.atomic():
+        # One renewal per endpoint at a time (SQLite's immediate transactions serialise them anyway).
+        list(ModelEndpoint.objects.select_for_update().filter(pk=endpoint.pk).values_list("pk"))
+        EndpointLease.objects.filter(endpoint=endpoint, expires_at__lt=now).delete()
+        others = (
+            EndpointLease.objects.filter(endpoint=endpoint)
+            .exclude(holder=holder)
+            .aggregate(permits=Sum("permits"), holders=Count("id"))
+        )
+        free = endpoint.concurrency - (others["permits"] or 0)
+        share = math.ceil(endpoint.concurrency / (others["holders"] + 1))
+        granted = max(0, min(want, share, free))
+        EndpointLease.objects.update_or_create(
+            holder=holder,
+            defaults={
+                "endpoint": endpoint,
+                "permits": max(granted, in_flight),
+                "expires_at": now + timedelta(seconds=LEASE_EXPIRES_S),
+            },
+        )
+    return granted
 
 
 def _beat(run_id: int) -> None:

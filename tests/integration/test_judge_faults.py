@@ -14,7 +14,9 @@ from django.urls import reverse
 from judging import runs
 from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
 from judging.selectors import run_progress
+from judging.sim.samples import sample_items
 from judging.sim.server import SimServer
+from labeling.models import Item
 from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -196,3 +198,26 @@ def test_cancel_stops_a_running_run_within_seconds(
     time.sleep(1.5)
     assert run.judgments.count() == judged < run.total_items
     assert server.stats()["requests"] == requests, "no call after the run stopped"
+
+
+def test_two_workers_together_keep_within_the_endpoints_concurrency(
+    judge_env, sim_server, start_celery_worker, demo_project
+):
+    Item.objects.bulk_create(
+        Item(
+            project=demo_project, external_id=f"extra-{s.id}", query=s.query, document=s.document, split="dev"
+        )
+        for s in sample_items(runs.CHUNK_SIZE + 50, seed=8)
+    )
+    server = sim_server(latency_ms=100)
+    start_celery_worker()
+    start_celery_worker()
+    run = _start(demo_project, _http_endpoint(server, concurrency=4), item_set="unlabeled")
+    assert run.total_items > runs.CHUNK_SIZE, "two chunks at least, one for each worker"
+
+    run = wait_for(lambda: _finished(run), timeout=180, what="the judge run")
+
+    assert run.status == "done"
+    _assert_one_outcome_per_item_and_counts_add_up(run)
+    assert server.stats()["max_in_flight"] <= 4, server.stats()
+    assert not run.endpoint.leases.exists()

@@ -164,3 +164,53 @@ def test_a_chunk_naming_items_outside_its_run_judges_only_the_runs_own(
     judge_chunk_process(run_id=run.pk, item_ids=dev[:3] + train[:3])
 
     assert set(run.judgments.values_list("item_id", flat=True)) == set(dev[:3])
+
+
+def _leased(endpoint) -> int:
+    from django.db.models import Sum
+
+    return endpoint.leases.aggregate(n=Sum("permits"))["n"] or 0
+
+
+def test_two_workers_share_an_endpoints_concurrency_and_never_exceed_it(demo_project):
+    from judging.runs import endpoint_lease_renew
+
+    endpoint = ModelEndpoint.objects.get(name="sim/judge-small")
+    endpoint.concurrency = 4
+    endpoint.save()
+
+    assert endpoint_lease_renew(endpoint=endpoint, holder="a", want=4, in_flight=0) == 4
+    assert endpoint_lease_renew(endpoint=endpoint, holder="b", want=4, in_flight=0) == 0
+    # a is told to halve, but its four calls in flight still count until they end.
+    assert endpoint_lease_renew(endpoint=endpoint, holder="a", want=4, in_flight=4) == 2
+    assert endpoint_lease_renew(endpoint=endpoint, holder="b", want=4, in_flight=0) == 0
+    assert _leased(endpoint) == 4
+    assert endpoint_lease_renew(endpoint=endpoint, holder="a", want=4, in_flight=2) == 2
+    assert endpoint_lease_renew(endpoint=endpoint, holder="b", want=4, in_flight=0) == 2
+    assert _leased(endpoint) == 4
+
+
+def test_the_lease_of_a_worker_that_died_expires(demo_project):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from judging.models import EndpointLease
+    from judging.runs import endpoint_lease_renew
+
+    endpoint = ModelEndpoint.objects.get(name="sim/judge-small")
+    assert endpoint_lease_renew(endpoint=endpoint, holder="dead", want=16, in_flight=0) == 16
+    assert endpoint_lease_renew(endpoint=endpoint, holder="alive", want=16, in_flight=0) == 0
+    EndpointLease.objects.filter(holder="dead").update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert endpoint_lease_renew(endpoint=endpoint, holder="alive", want=16, in_flight=0) == 16
+
+
+def test_a_finished_chunk_gives_its_calls_back(demo_project, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        run = _start(demo_project)
+    ids = list(run_items(project=demo_project, item_set="dev").values_list("id", flat=True))
+
+    judge_chunk_process(run_id=run.pk, item_ids=ids[:10])
+
+    assert not run.endpoint.leases.exists()
