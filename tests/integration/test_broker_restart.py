@@ -78,22 +78,21 @@ def private_broker(tmp_path, settings):
 
     redis = PrivateRedis(tmp_path)
     redis.start()
-    saved = app.conf.broker_url, app.conf.broker_transport_options
+    keys = ("broker_url", "broker_read_url", "broker_write_url", "broker_transport_options")
+    saved = {key: app.conf[key] for key in keys}
     settings.CELERY_BROKER_URL = redis.url  # what the worker processes are given
-    app.conf.broker_url, app.conf.broker_transport_options = redis.url, {}
-    _drop_connections(app)
+    _use_broker(app, {**dict.fromkeys(keys[:3], redis.url), "broker_transport_options": {}})
     try:
         yield redis
     finally:
         redis.stop()
-        app.conf.broker_url, app.conf.broker_transport_options = saved
-        _drop_connections(app)
+        _use_broker(app, saved)
 
 
-def _drop_connections(app) -> None:
-    """Forget pooled broker connections so the next task goes to the broker now configured."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+def _use_broker(app, conf: dict) -> None:
+    """Point this process's Celery app at another broker; pooled connections are forgotten (kombu's
+    pools are keyed by URL, so the previous broker's pool is still there when switching back)."""
+    app.conf.update(conf)
     app._pool = None
     app.amqp._producer_pool = None
 
