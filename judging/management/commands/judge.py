@@ -67,6 +67,11 @@ class Command(BaseCommand):
             )
             if run.is_finished:
                 break
+            if progress["stalled_for_s"]:
+                self.stderr.write(
+                    f"  No worker has reported on run #{run.pk} for {progress['stalled_for_s']:.0f} s. "
+                    f"Is a worker running? --resume {run.pk} re-queues only what is missing."
+                )
             time.sleep(2)
         for split, metrics in selectors.run_metrics(run).items():
             nmse = "—" if metrics.nmse is None else f"{metrics.nmse:.2f}"
