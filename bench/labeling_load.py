@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, make_project, stop_process, throwaway_django  # noqa: E402 - the path above first
+from common import (  # noqa: E402 - the path above first
+    ROOT,
+    cpu_seconds,
+    make_project,
+    stop_process,
+    throwaway_django,
+)
 
 PASSWORD = "load-test horse battery"
 RATIONALE = "The document answers the query directly and in enough detail."
@@ -158,6 +164,24 @@ def bare_inserts(db_url: str, rows_per_connection: list[list[tuple]]) -> float:
     return elapsed
 
 
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue  # a process that ended meanwhile
+    return found
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs so far (Linux /proc/stat)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
@@ -222,11 +246,15 @@ def main() -> None:
         raise SystemExit(
             "an annotator could not log in: " + "; ".join(e for a in annotators for e in a.errors)
         ) from None
+    workers = children_of(server.pid)
+    cpu, busy = sum(cpu_seconds(pid) for pid in workers), machine_busy()
     began = time.perf_counter()
     stop_at[0] = time.monotonic() + args.seconds
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
+    cpu = sum(cpu_seconds(pid) for pid in workers) - cpu
+    busy = [after - before for after, before in zip(machine_busy(), busy, strict=True)]
     stop_process(server)
 
     latencies = [t for a in annotators for t in a.latencies]
@@ -237,6 +265,10 @@ def main() -> None:
         f"  Flywheel (login form, then htmx submit-and-next): {submitted} labels in {elapsed:.2f} s = "
         f"{rate:.1f} labels/s; latency p50 {1000 * percentile(latencies, 50):.0f} ms, "
         f"p95 {1000 * percentile(latencies, 95):.0f} ms, max {1000 * max(latencies):.0f} ms"
+    )
+    print(
+        f"    gunicorn CPU {1000 * cpu / max(submitted, 1):.0f} ms per label; the machine's CPUs were "
+        f"{100 * busy[0] / busy[1]:.0f}% busy (everything on it: app, PostgreSQL, these clients, others)"
     )
     if errors:
         print(f"  {len(errors)} failed requests, e.g. {errors[:3]}")
