@@ -120,3 +120,7 @@ def demo_project(db):
     from judging.demo import demo_seed
 
     return demo_seed().project
+
+
+# The browser fixtures, registered here once for every test folder that drives Chromium.
+from tests.browser import browser, log_in, page  # noqa: E402, F401

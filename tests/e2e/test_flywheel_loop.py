@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from labeling.models import Item, Label
 from optimizer.models import Bullet, OptimizationRun
+from tests.browser import TIMEOUT_MS
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import TIMEOUT_MS
 from tests.integration.conftest import celery_worker_process  # noqa: F401 - a fixture, used by name
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.slow]

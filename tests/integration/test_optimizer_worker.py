@@ -59,8 +59,9 @@ def test_a_killed_worker_leaves_the_run_interrupted_and_resume_finishes_it(start
     after = {c.index: c.prompt_version_id for c in run.candidates.all()}
     assert all(after[index] == version for index, version in before_kill.items())  # kept, not re-recorded
     assert len(after) > len(before_kill)
-    # GEPA continued from its checkpoint: its count of metric calls went on from where it was. It ends
-    # the iteration in progress when the budget runs out, so it may pass it by one dev-set evaluation.
+    # GEPA continued from its checkpoint: its count of metric calls went on from where it was. It may pass
+    # the budget by what it cannot stop midway: the seed's dev evaluation it repeats on resuming, and the
+    # iteration in progress when the budget runs out (two minibatches of 3 and a dev evaluation).
     dev_items = run.project.items.filter(split="dev", labels__isnull=False).distinct().count()
-    assert calls_at_kill <= run.metric_calls_used <= run.max_metric_calls + dev_items
+    assert calls_at_kill <= run.metric_calls_used <= run.max_metric_calls + 2 * dev_items + 6
     assert run.base_test_run is not None and run.best_test_run is not None

@@ -15,7 +15,6 @@ from labeling.models import Label, Project
 from labeling.roles import LEAD
 from optimizer.bullets import bullet_edit, bullets_generate_from_run
 from optimizer.models import Bullet, LibraryInstruction, OptimizationRun
-from tests.e2e.conftest import browser, log_in, page  # noqa: F401 - the shared Chromium fixtures
 from tests.optimizer.disagreements import Row, run_make
 from tests.security.world import ANNOTATOR, REVIEWER, users_make
 

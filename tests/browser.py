@@ -1,5 +1,8 @@
 """Shared fixtures of the browser tests: one real Chromium (Debian's /usr/bin/chromium, driven by
-Playwright) for the session, a fresh page per test, and logging a user in through the real login form."""
+Playwright) for the session, a fresh page per test, and logging a user in through the real login form.
+
+Registered once, in tests/conftest.py: a session fixture imported into two test modules would be two
+fixtures, and the second Playwright would start inside the first one's event loop."""
 
 from __future__ import annotations
 
