@@ -12,6 +12,7 @@ instruction, shown to people as it is, and a non-empty list bars promotion.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -50,15 +51,8 @@ def leakage_flags(
     candidate = _shingles(tokens, min_run) - allowed
     flags: list[dict] = []
     if candidate:
-        copied: list[tuple[str, ...]] = []
-        for training_text in training_texts:
-            found = candidate & _shingles(words(training_text), min_run)
-            if found:
-                copied.extend(sorted(found))
-                candidate -= found
-            if not candidate:
-                break
-        for run in _merge_runs(tokens, set(copied), min_run)[:3]:
+        copied = candidate & _training_shingles(tuple(training_texts), min_run)
+        for run in _merge_runs(tokens, copied, min_run)[:3]:
             flags.append({"rule": "leakage", "detail": f'copies training text verbatim: "{run}"'})
     reference_words = set(reference)
     token_set = set(tokens)
@@ -73,6 +67,12 @@ def leakage_flags(
         ):
             flags.append({"rule": "leakage", "detail": f'names a user: "{name}"'})
     return flags
+
+
+@functools.lru_cache(maxsize=4)
+def _training_shingles(training_texts: tuple[str, ...], size: int) -> frozenset[tuple[str, ...]]:
+    """Every run of `size` words in the training texts; kept for the next candidate of the same run."""
+    return frozenset(shingle for text in training_texts for shingle in _shingles(words(text), size))
 
 
 def _contains_run(tokens: Sequence[str], run: Sequence[str]) -> bool:
