@@ -143,10 +143,9 @@ def judge_chunk_process(*, run_id: int, item_ids: list[int]) -> ChunkResult:
         for item_id, query, document in items
     }
     reused = 0 if run.force_fresh else _reuse_judgments(run, keys)
+    judged_meanwhile = _settled_ids(run, keys)  # reused just now, or by another worker since the query
     todo = [
-        (item_id, query, document)
-        for item_id, query, document in items
-        if item_id not in _settled_ids(run, keys)
+        (item_id, query, document) for item_id, query, document in items if item_id not in judged_meanwhile
     ]
     judged, cancelled = _judge_concurrently(run, todo, keys)
     judge_run_finish_if_complete(run_id=run.pk)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
 from judging.runs import judge_chunk_process, judge_run_cancel, judge_run_resume, judge_run_start, run_items
@@ -214,3 +216,22 @@ def test_a_finished_chunk_gives_its_calls_back(demo_project, django_capture_on_c
     judge_chunk_process(run_id=run.pk, item_ids=ids[:10])
 
     assert not run.endpoint.leases.exists()
+
+
+def test_a_chunk_looks_up_its_already_judged_items_once_however_many_items_it_holds(
+    demo_project, django_capture_on_commit_callbacks
+):
+    """A lookup per item made a 200-item chunk wait on 200 queries before its first model call."""
+    with django_capture_on_commit_callbacks(execute=False):
+        run = _start(demo_project, item_set="train")
+    ids = list(run_items(project=demo_project, item_set="train").values_list("id", flat=True))
+    assert len(ids) > 20
+
+    with CaptureQueriesContext(connection) as queries:
+        judge_chunk_process(run_id=run.pk, item_ids=ids)
+
+    judgment_reads = [
+        q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("SELECT") and "judgment" in q["sql"]
+    ]
+    assert run.judgments.count() == len(ids)
+    assert len(judgment_reads) <= 4, judgment_reads
