@@ -74,20 +74,33 @@ def purge_queue() -> None:
 
 
 def start_worker(*extra: str) -> subprocess.Popen:
-    """A Celery worker on our database and queue (one process, as `celery worker --pool solo`)."""
+    """A Celery worker on our database and queue (one process, as `celery worker --pool solo`). Its
+    output (DSPy logs every malformed output of a search) goes to a file, shown only if it fails."""
     from django.conf import settings
 
     env = {**os.environ}
     if "DATABASE_URL" not in env:
         env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
+    log = tempfile.NamedTemporaryFile(prefix="flywheel-bench-worker-", suffix=".log", delete=False)
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING"]
         + ["--without-gossip", "--without-mingle", "--without-heartbeat", *extra],
         cwd=ROOT,
         env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
-    atexit.register(stop_process, worker)
+    atexit.register(_report_worker, worker, Path(log.name))
+    atexit.register(stop_process, worker)  # atexit runs last-registered first: stop, then report
     return worker
+
+
+def _report_worker(worker: subprocess.Popen, log: Path) -> None:
+    if worker.returncode not in (0, None):
+        tail = log.read_text(errors="replace").splitlines()[-40:]
+        print(f"worker exited with {worker.returncode}; the end of its log ({log}):", *tail, sep="\n")
+    else:
+        log.unlink(missing_ok=True)
 
 
 def stop_process(process: subprocess.Popen) -> None:

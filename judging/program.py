@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -34,6 +35,14 @@ JUDGE_MAX_ATTEMPTS = int(os.environ.get("FLYWHEEL_JUDGE_MAX_ATTEMPTS", "4"))
 JUDGE_BACKOFF_S = float(os.environ.get("FLYWHEEL_JUDGE_BACKOFF_S", "0.5"))
 JUDGE_TIMEOUT_S = float(os.environ.get("FLYWHEEL_JUDGE_TIMEOUT_S", "60"))
 OUTPUT_FIELDS = ("reasoning", "score")
+# Importing DSPy sets its loggers to INFO: a line per GEPA iteration, and a traceback for every output it
+# cannot parse, which Flywheel records itself (a malformed judgment; a zero score with its feedback).
+# FLYWHEEL_DSPY_LOG_LEVEL=INFO brings all of it back.
+DSPY_LOG_LEVEL = os.environ.get("FLYWHEEL_DSPY_LOG_LEVEL", "WARNING").upper()
+logging.getLogger("dspy").setLevel(DSPY_LOG_LEVEL)
+logging.getLogger("dspy.utils.parallelizer").setLevel(
+    DSPY_LOG_LEVEL if logging.getLevelName(DSPY_LOG_LEVEL) <= logging.INFO else logging.CRITICAL
+)
 
 
 def judge_signature(*, scale_min: int, scale_max: int, instructions: str) -> type[dspy.Signature]:
