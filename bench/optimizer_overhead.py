@@ -26,7 +26,8 @@ def bare_gepa(project, base, target, reflector, *, calls: int, seed: int) -> flo
     import dspy
 
     from judging.program import endpoint_lm, judge_adapter, judge_program_for
-    from optimizer.runs import MAX_THREADS, objective_metric, split_examples
+    from optimizer.objective import objective_metric, split_examples
+    from optimizer.runs import MAX_THREADS
 
     trainset, valset = split_examples(project, "train"), split_examples(project, "dev")
     started = time.perf_counter()

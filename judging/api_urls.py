@@ -1,4 +1,4 @@
-"""Routes of the JSON API, mounted at /api/ (every one of them is described in judging.api.openapi_schema)."""
+"""Routes of the JSON API, mounted at /api/ (each one described in judging.openapi.openapi_schema)."""
 
 from django.urls import path
 

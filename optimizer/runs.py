@@ -4,42 +4,30 @@ the test split under identical conditions."""
 
 from __future__ import annotations
 
-import logging
 import shutil
-import threading
-import time
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import dspy
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Avg, F
 from django.utils import timezone
 
-from judging.metrics import example_score
 from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
 from judging.program import judge_program_for
 from judging.runs import judge_run_execute, judge_run_start
-from labeling.gold import gold_scores
-from labeling.models import Item, Label, Project
+from labeling.models import Item, Project
 from optimizer.budget import Budget, RunStopped, budgeted_lm
-from optimizer.feedback import feedback_string
-from optimizer.guardrails import DEFAULT_MAX_PROMPT_CHARS, prompt_flags
-from optimizer.models import OptimizationCandidate, OptimizationRun
-from optimizer.search import SEARCHES, SearchHooks, SearchSpec
+from optimizer.models import OptimizationRun
+from optimizer.objective import approved_bullets, gold_items, library_lines, objective_metric, split_examples
+from optimizer.recording import Heartbeat, Recorder, progress_write
+from optimizer.search import SEARCHES, SearchSpec
 
-logger = logging.getLogger(__name__)
-
-HEARTBEAT_S = 2.0
 # A running run whose worker has not written a heartbeat for this long is taken for dead.
 STALE_AFTER = timedelta(seconds=30)
-# GEPA stops cooperatively between iterations; a cancel still pending after this long stops the calls.
-CANCEL_GRACE_S = 20.0
 MIN_EXAMPLES = 4  # per split, below which a search learns nothing worth promoting
 MAX_THREADS = 8
 
@@ -59,7 +47,7 @@ def run_estimate(
     """Calls and dollars a run will spend at most: the search's metric calls, the reflection/proposal
     calls, and judging base and best on the test split. Token counts come from this project's past
     judgments on the target model where there are any, else from the length of the texts."""
-    dev, test = (_gold_items(project, split).count() for split in ("dev", "test"))
+    dev, test = (gold_items(project, split).count() for split in ("dev", "test"))
     if algorithm == OptimizationRun.Algorithm.GEPA:
         # An iteration: 3 train examples with the parent, one reflection, 3 with the child, and the
         # dev set when the child is better (about one time in three).
@@ -125,7 +113,7 @@ def optimization_run_start(
         errors["base_version"] = "The base prompt version belongs to another project."
     if regime == Regime.LIBRARY:
         algorithm = Algorithm.LIBRARY
-        if not _library_lines(project):
+        if not library_lines(project):
             errors["regime"] = "The instruction library of this project has no active instruction yet."
     elif algorithm == Algorithm.LIBRARY:
         errors["algorithm"] = "Library selection belongs to the instruction-library regime."
@@ -137,7 +125,7 @@ def optimization_run_start(
     if regime == Regime.CROSS_MODEL and target_endpoint.pk == base_version.target_model_id:
         errors["target_endpoint"] = "Cross-model adaptation needs a target model other than the base's."
     for split in ("train", "dev"):
-        count = _gold_items(project, split).count()
+        count = gold_items(project, split).count()
         if count < MIN_EXAMPLES:
             errors.setdefault(
                 "base_version",
@@ -231,239 +219,7 @@ def run_log_dir(run: OptimizationRun) -> Path:
     return Path(settings.OPTIMIZER_DIR) / f"run-{run.pk}-{run.created_at:%Y%m%dT%H%M%S%f}"
 
 
-# Data for the search
-
-
-def _gold_items(project: Project, split: str):
-    return Item.objects.filter(project=project, split=split, labels__isnull=False).distinct()
-
-
-def _library_lines(project: Project) -> list[str]:
-    from optimizer.selectors import library_instructions
-
-    # A flagged instruction is kept in the library for the reviewers to fix, but it is not vetted.
-    return [instruction.text for instruction in library_instructions(project) if not instruction.is_flagged]
-
-
-def split_examples(project: Project, split: str) -> list[dspy.Example]:
-    """Items of a split with gold, as DSPy examples carrying what the metric's feedback needs."""
-    items = Item.objects.filter(project=project, split=split)
-    gold = gold_scores(items)
-    rationales: dict[int, list[str]] = {}
-    for item_id, rationale in (
-        Label.objects.filter(item__in=gold.keys()).order_by("id").values_list("item_id", "rationale")
-    ):
-        rationales.setdefault(item_id, []).append(rationale)
-    return [
-        dspy.Example(
-            item_id=item_id,
-            query=query,
-            document=document,
-            gold=gold[item_id],
-            rationales=rationales.get(item_id, []),
-        ).with_inputs("query", "document")
-        for item_id, query, document in items.filter(pk__in=gold.keys())
-        .order_by("id")
-        .values_list("id", "query", "document")
-    ]
-
-
-def objective_metric(*, project: Project, bullets: dict[int, str]):
-    """DESIGN.md's objective as a score in [0, 1], with feedback for GEPA: the reviewers' approved bullet
-    for the item where the judge still disagrees with it, else a freshly built feedback string."""
-
-    def metric(gold, pred, trace=None, pred_name=None, pred_trace=None):
-        judged = getattr(pred, "score", None)
-        if not isinstance(judged, int) or not project.scale_min <= judged <= project.scale_max:
-            judged = None
-        score = example_score(
-            gold=gold.gold, judged=judged, scale_min=project.scale_min, scale_max=project.scale_max
-        )
-        if judged is not None and judged == gold.gold:
-            feedback = f"judge {judged}, humans {judged}: agreed. Keep what made this right."
-        elif gold.item_id in bullets and judged is not None:
-            feedback = bullets[gold.item_id]
-        else:
-            feedback = feedback_string(
-                judge_score=judged,
-                gold=gold.gold,
-                scale_min=project.scale_min,
-                scale_max=project.scale_max,
-                human_rationales=gold.rationales,
-                judge_reasoning=str(getattr(pred, "reasoning", "") or ""),
-                guardrail_text=project.guardrail_text,
-            )
-        return dspy.Prediction(score=score, feedback=feedback)
-
-    return metric
-
-
 # Execution
-
-
-@dataclass
-class _Live:
-    """What the search reports, kept in memory and written to the run row by the heartbeat thread."""
-
-    metric_calls: int = 0
-    best: float | None = None
-    points: list[list] | None = None  # [[metric calls, best dev score so far], …] for the chart
-    cancelled: bool = False
-    cancel_seen_at: float | None = None
-    dirty: bool = True
-
-
-class _Recorder:
-    """The search's hooks: candidates are saved at once (in the search's own thread), counters in memory."""
-
-    def __init__(
-        self, run: OptimizationRun, budget: Budget, training_texts: list[str], user_names: list[str]
-    ):
-        self.run = run
-        self.budget = budget
-        self.training_texts = training_texts
-        self.user_names = user_names
-        self.live = _Live(
-            metric_calls=run.metric_calls_used, best=run.best_dev_score, points=list(run.progress)
-        )
-        self.lock = threading.Lock()
-
-    def hooks(self) -> SearchHooks:
-        return SearchHooks(
-            on_candidate=self.on_candidate, on_metric_calls=self.on_metric_calls, should_stop=self.should_stop
-        )
-
-    def on_metric_calls(self, used: int) -> None:
-        with self.lock:
-            self.live.metric_calls = used
-            self.live.dirty = True
-            if self.live.best is not None:
-                self._point()
-
-    def _point(self) -> None:
-        """One chart point per metric-call count; the newest best at that count wins."""
-        point = [self.live.metric_calls, self.live.best]
-        points = self.live.points
-        if points and (
-            points[-1][0] == point[0] or (len(points) >= 2 and points[-2][1] == points[-1][1] == point[1])
-        ):
-            points[-1] = point  # a flat stretch needs only its two ends
-        else:
-            points.append(point)
-
-    def should_stop(self) -> bool:
-        return self.live.cancelled or self.budget.stop_reason is not None
-
-    def on_candidate(self, index: int, instructions: str, score: float) -> None:
-        run = self.run
-        if instructions.strip() == run.base_version.instructions.strip():
-            OptimizationRun.objects.filter(pk=run.pk).update(base_dev_score=score)
-            run.base_dev_score = score
-            self._best(score)
-            return
-        candidate_record(
-            run=run,
-            index=index,
-            instructions=instructions,
-            dev_score=score,
-            metric_calls_at=self.live.metric_calls,
-            training_texts=self.training_texts,
-            user_names=self.user_names,
-        )
-        self._best(score)
-
-    def _best(self, score: float) -> None:
-        with self.lock:
-            if self.live.best is None or score > self.live.best:
-                self.live.best = score
-            self._point()
-            self.live.dirty = True
-
-
-def candidate_record(
-    *,
-    run: OptimizationRun,
-    index: int,
-    instructions: str,
-    dev_score: float,
-    metric_calls_at: int,
-    training_texts: list[str],
-    user_names: list[str],
-) -> OptimizationCandidate:
-    """A candidate becomes a prompt version of the target model (status candidate, parent the base),
-    checked by every guardrail. Recording the same index again (a resumed search) changes nothing."""
-    existing = OptimizationCandidate.objects.filter(run=run, index=index).first()
-    if existing is not None:
-        return existing
-    project = run.project
-    base_text = run.base_version.instructions if run.regime != OptimizationRun.Regime.LIBRARY else ""
-    flags = prompt_flags(
-        instructions,
-        scale_min=project.scale_min,
-        scale_max=project.scale_max,
-        training_texts=training_texts,
-        user_names=user_names,
-        base_text=base_text,
-        max_chars=max(2 * len(run.base_version.instructions), DEFAULT_MAX_PROMPT_CHARS),
-    )
-    with transaction.atomic():
-        version = PromptVersion.objects.create(
-            project=project,
-            target_model=run.target_endpoint,
-            instructions=instructions,
-            parent=run.base_version,
-            origin=f"{run.get_algorithm_display()} run #{run.pk}",
-            status=PromptVersion.Status.CANDIDATE,
-            guardrail_flags=flags,
-            created_by=run.created_by,
-        )
-        return OptimizationCandidate.objects.create(
-            run=run, index=index, prompt_version=version, dev_score=dev_score, metric_calls_at=metric_calls_at
-        )
-
-
-class _Heartbeat(threading.Thread):
-    """Writes progress and a heartbeat to the run row, and notices a cancel, while the search runs."""
-
-    def __init__(self, run: OptimizationRun, recorder: _Recorder, budget: Budget):
-        super().__init__(name=f"optimizer-heartbeat-{run.pk}", daemon=True)
-        self.run_id = run.pk
-        self.recorder = recorder
-        self.budget = budget
-        self.finished = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while not self.finished.wait(HEARTBEAT_S):
-                try:
-                    self.beat()
-                except Exception:  # a busy database this beat is no reason to stop beating
-                    logger.exception("Heartbeat of optimization run #%s failed; retrying", self.run_id)
-        finally:
-            connection.close()
-
-    def beat(self) -> None:
-        live = self.recorder.live
-        if (
-            not live.cancelled
-            and OptimizationRun.objects.filter(pk=self.run_id, cancel_requested=True).exists()
-        ):
-            live.cancelled, live.cancel_seen_at = True, time.monotonic()
-        if live.cancelled and time.monotonic() - (live.cancel_seen_at or 0) > CANCEL_GRACE_S:
-            self.budget.stop(OptimizationRun.StopReason.CANCELLED)
-        progress_write(self.run_id, self.recorder, self.budget)
-
-
-def progress_write(run_id: int, recorder: _Recorder, budget: Budget) -> None:
-    live = recorder.live
-    changes = {"heartbeat_at": timezone.now(), "dollars_spent": budget.spent}
-    with recorder.lock:
-        if live.dirty:
-            changes.update(
-                metric_calls_used=live.metric_calls, best_dev_score=live.best, progress=list(live.points)
-            )
-            live.dirty = False
-    OptimizationRun.objects.filter(pk=run_id).update(**changes)
 
 
 def optimization_run_execute(*, run_id: int) -> OptimizationRun:
@@ -486,7 +242,7 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
     trainset, valset = split_examples(project, "train"), split_examples(project, "dev")
     training_texts = [f"{example.query}\n{example.document}" for example in trainset]
     user_names = list(get_user_model().objects.values_list("username", flat=True))
-    recorder = _Recorder(run, budget, training_texts, user_names)
+    recorder = Recorder(run, budget, training_texts, user_names)
     spec = SearchSpec(
         program_for=lambda instructions: judge_program_for(
             scale_min=project.scale_min, scale_max=project.scale_max, instructions=instructions
@@ -494,7 +250,7 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
         base_instructions=run.base_version.instructions,
         trainset=trainset,
         valset=valset,
-        metric=objective_metric(project=project, bullets=_approved_bullets(project)),
+        metric=objective_metric(project=project, bullets=approved_bullets(project)),
         target_lm=budgeted_lm(run.target_endpoint, budget),
         reflection_lm=budgeted_lm(run.reflection_endpoint, budget),
         max_metric_calls=run.max_metric_calls,
@@ -502,10 +258,10 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
         num_threads=max(1, min(run.target_endpoint.concurrency, MAX_THREADS)),
         log_dir=run_log_dir(run),
         hooks=recorder.hooks(),
-        library=_library_lines(project) if run.algorithm == OptimizationRun.Algorithm.LIBRARY else (),
+        library=library_lines(project) if run.algorithm == OptimizationRun.Algorithm.LIBRARY else (),
         score_threshold=run.score_threshold,
     )
-    heartbeat = _Heartbeat(run, recorder, budget)
+    heartbeat = Heartbeat(run, recorder, budget)
     heartbeat.start()
     stop_reason, error = OptimizationRun.StopReason.DONE, ""
     try:
@@ -514,7 +270,7 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
             result.best_score is not None
             and result.best_instructions.strip() != run.base_version.instructions.strip()
         ):
-            recorder._best(result.best_score)
+            recorder.on_best_score(result.best_score)
     except RunStopped as stopped:
         stop_reason = stopped.reason
     except Exception as exc:  # noqa: BLE001 - whatever broke the search is what the lead must read
@@ -532,12 +288,6 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
         elif run.score_threshold is not None and (recorder.live.best or 0) >= run.score_threshold:
             stop_reason = OptimizationRun.StopReason.THRESHOLD
     return _finish(run, stop_reason=stop_reason, error=error)
-
-
-def _approved_bullets(project: Project) -> dict[int, str]:
-    from optimizer.selectors import approved_feedback_by_item
-
-    return approved_feedback_by_item(project=project)
 
 
 def _finish(run: OptimizationRun, *, stop_reason: str, error: str) -> OptimizationRun:

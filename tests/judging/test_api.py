@@ -11,8 +11,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver, reverse
 
-from judging.api import openapi_schema
 from judging.models import ApiToken, PromptVersion
+from judging.openapi import openapi_schema
 from judging.tokens import token_create
 from judging.versions import version_promote
 from labeling.models import Item, Label

@@ -13,7 +13,7 @@ from judging.models import ModelEndpoint, PromptVersion
 from judging.selectors import run_metrics
 from judging.sim.reflector import THEME_LINES
 from labeling.models import Item
-from optimizer import runs
+from optimizer import recording, runs
 from optimizer.models import LibraryInstruction, OptimizationRun
 
 
@@ -168,9 +168,9 @@ def test_the_dollar_budget_is_a_hard_stop(setup):
 
 
 def test_cancel_stops_within_an_iteration_and_keeps_the_best_so_far(setup, monkeypatch):
-    monkeypatch.setattr(runs, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(recording, "HEARTBEAT_S", 0.05)
     run_started = threading.Event()
-    original = runs._Recorder.on_candidate
+    original = recording.Recorder.on_candidate
 
     def on_candidate(self, index, instructions, score):
         original(self, index, instructions, score)
@@ -178,7 +178,7 @@ def test_cancel_stops_within_an_iteration_and_keeps_the_best_so_far(setup, monke
             OptimizationRun.objects.filter(pk=self.run.pk).update(cancel_requested=True)
             run_started.set()
 
-    monkeypatch.setattr(runs._Recorder, "on_candidate", on_candidate)
+    monkeypatch.setattr(recording.Recorder, "on_candidate", on_candidate)
 
     run = launch(setup, algorithm="gepa", max_metric_calls=20_000)
 

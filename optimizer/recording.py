@@ -1,0 +1,190 @@
+"""A running search's record: candidates saved as prompt versions the moment GEPA accepts them, and
+counters kept in memory that a heartbeat thread writes to the run row (and through which it notices a
+cancel)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from judging.models import PromptVersion
+from optimizer.budget import Budget
+from optimizer.guardrails import DEFAULT_MAX_PROMPT_CHARS, prompt_flags
+from optimizer.models import OptimizationCandidate, OptimizationRun
+from optimizer.search import SearchHooks
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_S = 2.0
+# GEPA stops cooperatively between iterations; a cancel still pending after this long stops the calls.
+CANCEL_GRACE_S = 20.0
+
+
+@dataclass
+class Live:
+    """What the search reports, kept in memory and written to the run row by the heartbeat thread."""
+
+    metric_calls: int = 0
+    best: float | None = None
+    points: list[list] | None = None  # [[metric calls, best dev score so far], …] for the chart
+    cancelled: bool = False
+    cancel_seen_at: float | None = None
+    dirty: bool = True
+
+
+class Recorder:
+    """The search's hooks: candidates are saved at once (in the search's own thread), counters in memory."""
+
+    def __init__(
+        self, run: OptimizationRun, budget: Budget, training_texts: list[str], user_names: list[str]
+    ):
+        self.run = run
+        self.budget = budget
+        self.training_texts = training_texts
+        self.user_names = user_names
+        self.live = Live(
+            metric_calls=run.metric_calls_used, best=run.best_dev_score, points=list(run.progress)
+        )
+        self.lock = threading.Lock()
+
+    def hooks(self) -> SearchHooks:
+        return SearchHooks(
+            on_candidate=self.on_candidate, on_metric_calls=self.on_metric_calls, should_stop=self.should_stop
+        )
+
+    def on_metric_calls(self, used: int) -> None:
+        with self.lock:
+            self.live.metric_calls = used
+            self.live.dirty = True
+            if self.live.best is not None:
+                self._point()
+
+    def _point(self) -> None:
+        """One chart point per metric-call count; the newest best at that count wins."""
+        point = [self.live.metric_calls, self.live.best]
+        points = self.live.points
+        if points and (
+            points[-1][0] == point[0] or (len(points) >= 2 and points[-2][1] == points[-1][1] == point[1])
+        ):
+            points[-1] = point  # a flat stretch needs only its two ends
+        else:
+            points.append(point)
+
+    def should_stop(self) -> bool:
+        return self.live.cancelled or self.budget.stop_reason is not None
+
+    def on_candidate(self, index: int, instructions: str, score: float) -> None:
+        run = self.run
+        if instructions.strip() == run.base_version.instructions.strip():
+            OptimizationRun.objects.filter(pk=run.pk).update(base_dev_score=score)
+            run.base_dev_score = score
+            self.on_best_score(score)
+            return
+        candidate_record(
+            run=run,
+            index=index,
+            instructions=instructions,
+            dev_score=score,
+            metric_calls_at=self.live.metric_calls,
+            training_texts=self.training_texts,
+            user_names=self.user_names,
+        )
+        self.on_best_score(score)
+
+    def on_best_score(self, score: float) -> None:
+        with self.lock:
+            if self.live.best is None or score > self.live.best:
+                self.live.best = score
+            self._point()
+            self.live.dirty = True
+
+
+def candidate_record(
+    *,
+    run: OptimizationRun,
+    index: int,
+    instructions: str,
+    dev_score: float,
+    metric_calls_at: int,
+    training_texts: list[str],
+    user_names: list[str],
+) -> OptimizationCandidate:
+    """A candidate becomes a prompt version of the target model (status candidate, parent the base),
+    checked by every guardrail. Recording the same index again (a resumed search) changes nothing."""
+    existing = OptimizationCandidate.objects.filter(run=run, index=index).first()
+    if existing is not None:
+        return existing
+    project = run.project
+    base_text = run.base_version.instructions if run.regime != OptimizationRun.Regime.LIBRARY else ""
+    flags = prompt_flags(
+        instructions,
+        scale_min=project.scale_min,
+        scale_max=project.scale_max,
+        training_texts=training_texts,
+        user_names=user_names,
+        base_text=base_text,
+        max_chars=max(2 * len(run.base_version.instructions), DEFAULT_MAX_PROMPT_CHARS),
+    )
+    with transaction.atomic():
+        version = PromptVersion.objects.create(
+            project=project,
+            target_model=run.target_endpoint,
+            instructions=instructions,
+            parent=run.base_version,
+            origin=f"{run.get_algorithm_display()} run #{run.pk}",
+            status=PromptVersion.Status.CANDIDATE,
+            guardrail_flags=flags,
+            created_by=run.created_by,
+        )
+        return OptimizationCandidate.objects.create(
+            run=run, index=index, prompt_version=version, dev_score=dev_score, metric_calls_at=metric_calls_at
+        )
+
+
+class Heartbeat(threading.Thread):
+    """Writes progress and a heartbeat to the run row, and notices a cancel, while the search runs."""
+
+    def __init__(self, run: OptimizationRun, recorder: Recorder, budget: Budget):
+        super().__init__(name=f"optimizer-heartbeat-{run.pk}", daemon=True)
+        self.run_id = run.pk
+        self.recorder = recorder
+        self.budget = budget
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.finished.wait(HEARTBEAT_S):
+                try:
+                    self.beat()
+                except Exception:  # a busy database this beat is no reason to stop beating
+                    logger.exception("Heartbeat of optimization run #%s failed; retrying", self.run_id)
+        finally:
+            connection.close()
+
+    def beat(self) -> None:
+        live = self.recorder.live
+        if (
+            not live.cancelled
+            and OptimizationRun.objects.filter(pk=self.run_id, cancel_requested=True).exists()
+        ):
+            live.cancelled, live.cancel_seen_at = True, time.monotonic()
+        if live.cancelled and time.monotonic() - (live.cancel_seen_at or 0) > CANCEL_GRACE_S:
+            self.budget.stop(OptimizationRun.StopReason.CANCELLED)
+        progress_write(self.run_id, self.recorder, self.budget)
+
+
+def progress_write(run_id: int, recorder: Recorder, budget: Budget) -> None:
+    live = recorder.live
+    changes = {"heartbeat_at": timezone.now(), "dollars_spent": budget.spent}
+    with recorder.lock:
+        if live.dirty:
+            changes.update(
+                metric_calls_used=live.metric_calls, best_dev_score=live.best, progress=list(live.points)
+            )
+            live.dirty = False
+    OptimizationRun.objects.filter(pk=run_id).update(**changes)
