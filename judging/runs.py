@@ -9,8 +9,9 @@ import socket
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
@@ -168,21 +169,23 @@ def _reuse_judgments(run: JudgeRun, keys: dict[int, str]) -> int:
     ):
         donors[donor.cache_key] = donor
     copies = {
-        item_id: {
-            "score": donor.score,
-            "malformed": donor.malformed,
-            "reasoning": donor.reasoning,
-            "raw_output": donor.raw_output,
-            "error_kind": "",
-            "error_message": "",
-            "attempts": 0,
-            "input_tokens": 0,
-            "output_tokens": 0,
-            "cost": 0,
-            "latency_ms": 0,
-            "cache_key": key,
-            "reused_from": donor.reused_from or donor,
-        }
+        item_id: _outcome_fields(
+            key,
+            JudgeOutcome(  # the donor's answer; this run made no call, so no tokens, cost or latency
+                score=donor.score,
+                malformed=donor.malformed,
+                reasoning=donor.reasoning,
+                raw_output=donor.raw_output,
+                error_kind="",
+                error_message="",
+                attempts=0,
+                input_tokens=0,
+                output_tokens=0,
+                cost=Decimal(0),
+                latency_ms=0,
+            ),
+            reused_from_id=donor.reused_from_id or donor.pk,
+        )
         for item_id, key in keys.items()
         if (donor := donors.get(key)) is not None
     }
@@ -296,7 +299,8 @@ def judge_run_stalled_for(run: JudgeRun) -> float | None:
     return silent if silent > STALE_AFTER_S else None
 
 
-def _outcome_fields(key: str, outcome: JudgeOutcome) -> dict:
+def _outcome_fields(key: str, outcome: JudgeOutcome, *, reused_from_id: int | None = None) -> dict:
+    """A judgment's saved columns: a model's outcome, or a copy of an earlier judgment (reused_from_id)."""
     return {
         "score": outcome.score,
         "malformed": outcome.malformed,
@@ -310,11 +314,11 @@ def _outcome_fields(key: str, outcome: JudgeOutcome) -> dict:
         "cost": outcome.cost,
         "latency_ms": outcome.latency_ms,
         "cache_key": key,
-        "reused_from": None,
+        "reused_from_id": reused_from_id,
     }
 
 
-SAVED_FIELDS = list(_outcome_fields("", JudgeOutcome(None, False, "", "", "", "", 0, 0, 0, 0, 0)))
+SAVED_FIELDS = [*(field.name for field in fields(JudgeOutcome)), "cache_key", "reused_from"]
 
 
 def _save_judgments(run: JudgeRun, rows: dict[int, dict]) -> None:
