@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from judging.models import ApiToken, ModelEndpoint, PromptVersion
 from judging.openapi import openapi_schema
 from judging.tokens import SCOPE_ROLES, TOKEN_PREFIX, token_authenticate
-from judging.versions import version_measurements, version_program_json
+from judging.versions import version_program_json, versions_measurements
 from labeling.importing import FIELDS, ImportOptions, ImportRejected, items_import
 from labeling.models import Project
 from labeling.roles import has_role
@@ -148,6 +148,8 @@ def metrics(request: HttpRequest, slug: str) -> JsonResponse:
         if endpoint is None:
             return api_error(404, f"No model endpoint {request.GET['model']!r}.")
         versions = versions.filter(target_model=endpoint)
+    versions = list(versions)
+    measurements = versions_measurements(versions)
     return JsonResponse(
         {
             "project": project.slug,
@@ -159,7 +161,7 @@ def metrics(request: HttpRequest, slug: str) -> JsonResponse:
                     "origin": version.origin,
                     "flagged": version.is_flagged,
                     "metrics": {
-                        split: measured.as_dict() for split, measured in version_measurements(version).items()
+                        split: measured.as_dict() for split, measured in measurements[version.pk].items()
                     },
                 }
                 for version in versions

@@ -13,6 +13,7 @@ from decimal import Decimal
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from dspy.utils.saving import get_dependency_versions
@@ -59,31 +60,51 @@ def version_measurements(
 ) -> dict[str, SplitMeasurement]:
     """Metrics per split of the version on an endpoint (its own target model unless told), derived from
     the finished (done) judge runs of that pair: for each split, the newest run that judged it wins."""
-    endpoint = endpoint or version.target_model
-    found: dict[str, SplitMeasurement] = {}
+    return versions_measurements([version], endpoint)[version.pk]
+
+
+def versions_measurements(
+    versions: list[PromptVersion], endpoint: ModelEndpoint | None = None
+) -> dict[int, dict[str, SplitMeasurement]]:
+    """version_measurements for many versions, with their runs found in one query."""
     runs = JudgeRun.objects.filter(
-        prompt_version=version, endpoint=endpoint, status=JudgeRun.Status.DONE, item_set__in=_RUN_SPLITS
+        prompt_version__in=versions, status=JudgeRun.Status.DONE, item_set__in=_RUN_SPLITS
     ).select_related("project")
+    runs = (
+        runs.filter(endpoint=endpoint)
+        if endpoint
+        else runs.filter(endpoint=F("prompt_version__target_model"))
+    )
+    runs_of: dict[int, list[JudgeRun]] = {}
     for run in runs.order_by("-created_at", "-id"):
+        runs_of.setdefault(run.prompt_version_id, []).append(run)
+    return {version.pk: _newest_per_split(runs_of.get(version.pk, [])) for version in versions}
+
+
+def _newest_per_split(runs: list[JudgeRun]) -> dict[str, SplitMeasurement]:
+    found: dict[str, SplitMeasurement] = {}
+    for run in runs:
         missing = [split for split in _RUN_SPLITS[run.item_set] if split not in found]
         if not missing:
             continue
         metrics = run_metrics(run)
-        for split in missing:
-            if split in metrics:
-                found[split] = _measurement(run, split, metrics[split])
+        found |= _measurements(run, {split: metrics[split] for split in missing if split in metrics})
         if len(found) == len(SPLITS):
             break
     return {split: found[split] for split in SPLITS if split in found}
 
 
-def _measurement(run: JudgeRun, split: str, metrics: JudgeMetrics) -> SplitMeasurement:
+def _measurements(run: JudgeRun, metrics: dict[str, JudgeMetrics]) -> dict[str, SplitMeasurement]:
     # A reused judgment cost nothing this time; what it costs to judge is what its original call cost.
-    rows = list(
-        run.judgments.filter(item__split=split, error_kind="").values_list(
-            "cost", "reused_from__cost", "latency_ms", "reused_from__latency_ms"
-        )
-    )
+    rows: dict[str, list[tuple]] = {split: [] for split in metrics}
+    for split, *row in run.judgments.filter(item__split__in=metrics, error_kind="").values_list(
+        "item__split", "cost", "reused_from__cost", "latency_ms", "reused_from__latency_ms"
+    ):
+        rows[split].append(row)
+    return {split: _measurement(run, split, metrics[split], rows[split]) for split in metrics}
+
+
+def _measurement(run: JudgeRun, split: str, metrics: JudgeMetrics, rows: list[tuple]) -> SplitMeasurement:
     costs = [donor_cost if donor_cost is not None else cost for cost, donor_cost, _, _ in rows]
     latencies = [donor if donor is not None else own for _, _, own, donor in rows]
     return SplitMeasurement(
@@ -135,15 +156,15 @@ def version_history(*, project: Project, target_model: ModelEndpoint | None = No
     its metrics on its own target model."""
     versions = list(project.prompt_versions.select_related("target_model", "created_by"))
     parents = {v.pk: v.parent_id for v in versions}
+    shown = [v for v in versions if target_model is None or v.target_model_id == target_model.pk]
+    measured = versions_measurements(shown)
     rows = []
-    for version in versions:
-        if target_model is not None and version.target_model_id != target_model.pk:
-            continue
+    for version in shown:
         lineage, parent = [], version.parent_id
         while parent is not None and parent not in lineage and len(lineage) < LINEAGE_MAX:
             lineage.append(parent)
             parent = parents.get(parent)
-        rows.append(VersionRow(version, lineage, version_measurements(version)))
+        rows.append(VersionRow(version, lineage, measured[version.pk]))
     return rows
 
 
