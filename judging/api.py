@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_POST
 from judging.models import ApiToken, ModelEndpoint, PromptVersion
 from judging.openapi import openapi_schema
 from judging.tokens import SCOPE_ROLES, TOKEN_PREFIX, token_authenticate
-from judging.versions import version_program_json, versions_measurements
-from labeling.importing import FIELDS, ImportOptions, ImportRejected, items_import
+from judging.versions import production_version, version_program_json, versions_measurements
+from labeling.importing import FIELDS, SUFFIX_FORMATS, ImportOptions, ImportRejected, items_import
 from labeling.models import Project
 from labeling.roles import has_role
 
@@ -102,11 +102,7 @@ def production_prompt(request: HttpRequest, slug: str) -> JsonResponse:
     endpoint = _endpoint_named(request)
     if endpoint is None:
         return api_error(400, "Name the model endpoint: ?model=<endpoint name>.")
-    version = (
-        PromptVersion.objects.select_related("project", "target_model")
-        .filter(project=project, target_model=endpoint, status=PromptVersion.Status.PRODUCTION)
-        .first()
-    )
+    version = production_version(project=project, target_model=endpoint)
     if version is None:
         return api_error(404, f"No production version for {endpoint.name} in {project.slug}.")
     program = version_program_json(version)
@@ -247,8 +243,7 @@ def _store_body(request: HttpRequest, path: Path) -> str:
         with path.open("wb") as out:
             for chunk in upload.chunks():
                 out.write(chunk)
-        name = upload.name.lower()
-        return fmt or ("csv" if name.endswith(".csv") else "jsonl")
+        return fmt or SUFFIX_FORMATS.get(Path(upload.name.lower()).suffix, "jsonl")
     written = 0
     with path.open("wb") as out:
         while chunk := request.read(_CHUNK):

@@ -98,6 +98,8 @@ class JudgeRun(models.Model):
         CANCELLED = "cancelled"
         FAILED = "failed"
 
+    FINISHED_STATUSES = (Status.DONE, Status.CANCELLED, Status.FAILED)
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="judge_runs")
     prompt_version = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="judge_runs")
     endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="judge_runs")
@@ -124,7 +126,7 @@ class JudgeRun(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.CANCELLED, self.Status.FAILED)
+        return self.status in self.FINISHED_STATUSES
 
 
 class Judgment(models.Model):

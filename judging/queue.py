@@ -7,8 +7,6 @@ from django.db.models.functions import Coalesce
 
 from judging.models import JudgeRun, Judgment
 
-FINISHED = (JudgeRun.Status.DONE, JudgeRun.Status.CANCELLED, JudgeRun.Status.FAILED)
-
 
 def item_disagreement_priority() -> Expression:
     """How likely humans are to disagree with the judge on an item, as an expression over Item: the spread
@@ -18,7 +16,9 @@ def item_disagreement_priority() -> Expression:
     One correlated subquery on the judgments' item index; calls that failed (error_kind) say nothing.
     """
     judged = (
-        Judgment.objects.filter(item=OuterRef("pk"), run__status__in=FINISHED, error_kind="")
+        Judgment.objects.filter(
+            item=OuterRef("pk"), run__status__in=JudgeRun.FINISHED_STATUSES, error_kind=""
+        )
         .order_by()
         .values("item")
         .annotate(

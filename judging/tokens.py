@@ -10,7 +10,6 @@ import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from judging.models import ApiToken
@@ -77,6 +76,5 @@ def token_authenticate(secret: str) -> ApiToken | None:
         .first()
     )
     if token is not None:
-        with transaction.atomic():
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token

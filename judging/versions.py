@@ -124,9 +124,11 @@ def version_test_metrics(version: PromptVersion) -> SplitMeasurement | None:
 
 
 def production_version(*, project: Project, target_model: ModelEndpoint) -> PromptVersion | None:
-    return PromptVersion.objects.filter(
-        project=project, target_model=target_model, status=PromptVersion.Status.PRODUCTION
-    ).first()
+    return (
+        PromptVersion.objects.select_related("project", "target_model")
+        .filter(project=project, target_model=target_model, status=PromptVersion.Status.PRODUCTION)
+        .first()
+    )
 
 
 def version_lineage(version: PromptVersion) -> list[PromptVersion]:
