@@ -25,7 +25,6 @@ class Budget:
         self._spent = Decimal(0)
         self._lock = threading.Lock()
         self.stop_reason: str | None = None
-        self.calls = 0
 
     @property
     def spent(self) -> Decimal:
@@ -34,7 +33,6 @@ class Budget:
     def charge(self, dollars: Decimal) -> None:
         with self._lock:
             self._spent += dollars
-            self.calls += 1
             if self.max_dollars is not None and self._spent >= self.max_dollars and self.stop_reason is None:
                 self.stop_reason = "dollar_cap"
 

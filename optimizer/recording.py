@@ -149,11 +149,10 @@ def candidate_record(
 class Heartbeat(threading.Thread):
     """Writes progress and a heartbeat to the run row, and notices a cancel, while the search runs."""
 
-    def __init__(self, run: OptimizationRun, recorder: Recorder, budget: Budget):
+    def __init__(self, run: OptimizationRun, recorder: Recorder):
         super().__init__(name=f"optimizer-heartbeat-{run.pk}", daemon=True)
         self.run_id = run.pk
         self.recorder = recorder
-        self.budget = budget
         self.finished = threading.Event()
 
     def run(self) -> None:
@@ -174,13 +173,13 @@ class Heartbeat(threading.Thread):
         ):
             live.cancelled, live.cancel_seen_at = True, time.monotonic()
         if live.cancelled and time.monotonic() - (live.cancel_seen_at or 0) > CANCEL_GRACE_S:
-            self.budget.stop(OptimizationRun.StopReason.CANCELLED)
-        progress_write(self.run_id, self.recorder, self.budget)
+            self.recorder.budget.stop(OptimizationRun.StopReason.CANCELLED)
+        progress_write(self.run_id, self.recorder)
 
 
-def progress_write(run_id: int, recorder: Recorder, budget: Budget) -> None:
+def progress_write(run_id: int, recorder: Recorder) -> None:
     live = recorder.live
-    changes = {"heartbeat_at": timezone.now(), "dollars_spent": budget.spent}
+    changes = {"heartbeat_at": timezone.now(), "dollars_spent": recorder.budget.spent}
     with recorder.lock:
         if live.dirty:
             changes.update(

@@ -105,13 +105,12 @@ def _estimate(form: OptimizationRunForm, project: Project) -> dict | None:
             data[name] = value
         if not all(data.get(name) for name in ("base_version", "target_endpoint", "reflection_endpoint")):
             return None
-    algorithm = "library" if data["regime"] == OptimizationRun.Regime.LIBRARY else data["algorithm"]
     estimate = runs.run_estimate(
         project=project,
         base_version=data["base_version"],
         target_endpoint=data["target_endpoint"],
         reflection_endpoint=data["reflection_endpoint"],
-        algorithm=algorithm,
+        algorithm=runs.algorithm_for(data["regime"], data["algorithm"]),
         max_metric_calls=data["max_metric_calls"],
     )
     return {**estimate, "max_dollars": data.get("max_dollars")}

@@ -35,6 +35,11 @@ MAX_THREADS = 8
 # Launch
 
 
+def algorithm_for(regime: str, algorithm: str) -> str:
+    """The library regime only ever selects among vetted instructions, whatever algorithm was asked for."""
+    return OptimizationRun.Algorithm.LIBRARY if regime == OptimizationRun.Regime.LIBRARY else algorithm
+
+
 def run_estimate(
     *,
     project: Project,
@@ -111,8 +116,8 @@ def optimization_run_start(
     errors: dict[str, str] = {}
     if base_version.project_id != project.pk:
         errors["base_version"] = "The base prompt version belongs to another project."
+    algorithm = algorithm_for(regime, algorithm)
     if regime == Regime.LIBRARY:
-        algorithm = Algorithm.LIBRARY
         if not library_lines(project):
             errors["regime"] = "The instruction library of this project has no active instruction yet."
     elif algorithm == Algorithm.LIBRARY:
@@ -261,7 +266,7 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
         library=library_lines(project) if run.algorithm == OptimizationRun.Algorithm.LIBRARY else (),
         score_threshold=run.score_threshold,
     )
-    heartbeat = Heartbeat(run, recorder, budget)
+    heartbeat = Heartbeat(run, recorder)
     heartbeat.start()
     stop_reason, error = OptimizationRun.StopReason.DONE, ""
     try:
@@ -278,7 +283,7 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
     finally:
         heartbeat.finished.set()
         heartbeat.join()
-        progress_write(run.pk, recorder, budget)
+        progress_write(run.pk, recorder)
 
     if stop_reason == OptimizationRun.StopReason.DONE:
         if recorder.live.cancelled:

@@ -49,7 +49,6 @@ class SearchSpec:
 class SearchResult:
     best_instructions: str
     best_score: float | None
-    metric_calls: int
 
 
 def score_only(metric: Callable) -> Callable:
@@ -63,12 +62,9 @@ def score_only(metric: Callable) -> Callable:
 
 
 def run_gepa(spec: SearchSpec) -> SearchResult:
-    used = {"calls": 0}
-
     class Progress:
         def on_budget_updated(self, event) -> None:
-            used["calls"] = event["metric_calls_used"]
-            spec.hooks.on_metric_calls(used["calls"])
+            spec.hooks.on_metric_calls(event["metric_calls_used"])
 
         def on_valset_evaluated(self, event) -> None:
             spec.hooks.on_candidate(
@@ -95,9 +91,7 @@ def run_gepa(spec: SearchSpec) -> SearchResult:
         optimized = optimizer.compile(
             spec.program_for(spec.base_instructions), trainset=spec.trainset, valset=spec.valset
         )
-    return SearchResult(
-        best_instructions=optimized.judge.signature.instructions, best_score=None, metric_calls=used["calls"]
-    )
+    return SearchResult(best_instructions=optimized.judge.signature.instructions, best_score=None)
 
 
 def counted(metric: Callable, on_calls: Callable[[int], None]) -> Callable:
@@ -112,7 +106,6 @@ def counted(metric: Callable, on_calls: Callable[[int], None]) -> Callable:
         on_calls(used)
         return metric(*args, **kwargs)
 
-    metric_counted.calls = calls
     return metric_counted
 
 
@@ -153,7 +146,6 @@ def run_mipro(spec: SearchSpec) -> SearchResult:
     return SearchResult(
         best_instructions=compiled.judge.signature.instructions,
         best_score=float(getattr(compiled, "score", 0) or 0) / 100,
-        metric_calls=metric.calls["n"],
     )
 
 
@@ -182,10 +174,7 @@ def run_library(spec: SearchSpec) -> SearchResult:
     spec.hooks.on_metric_calls(calls)
     remaining = list(spec.library)
     rng.shuffle(remaining)  # ties go to a seeded order, not always to the first instruction
-    index = 0
-    while remaining and not spec.hooks.should_stop():
-        if calls + len(spec.valset) > spec.max_metric_calls:
-            break
+    while remaining:
         scored = []
         for instruction in remaining:
             if calls + len(spec.valset) > spec.max_metric_calls or spec.hooks.should_stop():
@@ -202,11 +191,8 @@ def run_library(spec: SearchSpec) -> SearchResult:
         chosen.append(instruction)
         remaining.remove(instruction)
         best_score = score
-        index += 1
-        spec.hooks.on_candidate(index, _ordered(chosen, spec.library), score)
-    return SearchResult(
-        best_instructions=_ordered(chosen, spec.library), best_score=best_score, metric_calls=calls
-    )
+        spec.hooks.on_candidate(len(chosen), _ordered(chosen, spec.library), score)
+    return SearchResult(best_instructions=_ordered(chosen, spec.library), best_score=best_score)
 
 
 def _ordered(chosen: Sequence[str], library: Sequence[str]) -> str:
