@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,13 +79,13 @@ class Disagreement:
 
 
 def run_disagreements(
-    run: JudgeRun, *, direction: str = "", split: str = "", query: str = ""
+    run: JudgeRun, *, direction: str = "", splits: Collection[str] = (), query: str = ""
 ) -> list[Disagreement]:
     """Every judged item whose score differs from gold, the largest gap first. Light rows only: load the
     judgments of the page on show with `disagreement_judgments`."""
     judgments = run.judgments.filter(score__isnull=False)
-    if split:
-        judgments = judgments.filter(item__split=split)
+    if splits:
+        judgments = judgments.filter(item__split__in=splits)
     if query:
         judgments = judgments.filter(item__query__icontains=query)
     gold = gold_scores(Item.objects.filter(judgments__run=run))

@@ -126,7 +126,12 @@ def run_disagreements(request: HttpRequest, pk: int) -> HttpResponse:
         "split": request.GET.get("split", "") if request.GET.get("split") in SPLITS else "",
         "query": request.GET.get("query", "").strip()[:200],
     }
-    rows = selectors.run_disagreements(run, **filters)
+    rows = selectors.run_disagreements(
+        run,
+        direction=filters["direction"],
+        splits=[filters["split"]] if filters["split"] else (),
+        query=filters["query"],
+    )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     context = {
         "run": run,

@@ -64,7 +64,7 @@ def bullets_generate_from_run(
     """
     project = run.project
     wanted = None if item_ids is None else set(item_ids)
-    rows = [d for d in run_disagreements(run) if wanted is None or d.item_id in wanted]
+    rows = [d for d in run_disagreements(run, splits=BULLET_SPLITS) if wanted is None or d.item_id in wanted]
     already = set(
         Bullet.objects.filter(
             prompt_version=run.prompt_version_id,
@@ -76,15 +76,13 @@ def bullets_generate_from_run(
     judged = disagreement_judgments(fresh)
     items = {
         item.pk: item
-        for item in project.items.filter(pk__in=[d.item_id for d in fresh], split__in=BULLET_SPLITS)
+        for item in project.items.filter(pk__in=[d.item_id for d in fresh])
         .prefetch_related("labels")
         .order_by()
     }
     bullets = []
     for disagreement, judgment in judged:
-        item = items.get(disagreement.item_id)
-        if item is None:
-            continue
+        item = items[disagreement.item_id]
         rationale = _human_rationale(item)
         text = feedback_string(
             judge_score=disagreement.score,

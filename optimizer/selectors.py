@@ -129,5 +129,4 @@ def prompt_version_counts(project) -> list[VersionCounts]:
 
 
 def _bullet_split_disagreements(run: JudgeRun) -> int:
-    in_splits = set(run.judgments.filter(item__split__in=BULLET_SPLITS).values_list("item_id", flat=True))
-    return sum(1 for d in run_disagreements(run) if d.item_id in in_splits)
+    return len(run_disagreements(run, splits=BULLET_SPLITS))
