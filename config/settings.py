@@ -134,14 +134,21 @@ X_FRAME_OPTIONS = "DENY"
 BROKER_DIR = VAR_DIR / "broker"
 OPTIMIZER_DIR = VAR_DIR / "optimizer"  # GEPA checkpoints of unfinished optimization runs
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    BROKER_DIR.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR),
-        "data_folder_out": str(BROKER_DIR),
-        "control_folder": str(BROKER_DIR / "control"),  # kombu's default is ./control, in the checkout
+
+
+def filesystem_broker_options(folder: Path) -> dict:
+    """kombu's filesystem transport, its queue and control files in one folder of our own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(folder / "control"),  # kombu's default is ./control, in the checkout
         "store_processed": False,
     }
+
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(BROKER_DIR)
 # A separate queue name keeps a benchmark's (or a second deployment's) tasks away from other workers.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_IGNORE_RESULT = True

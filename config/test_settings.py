@@ -1,7 +1,7 @@
 """Test overrides: a separate folder, queue and SQLite file, so tests never touch a running demo."""
 
 from config.settings import *  # noqa: F403
-from config.settings import CELERY_BROKER_URL, DATABASES, VAR_DIR
+from config.settings import CELERY_BROKER_URL, DATABASES, VAR_DIR, filesystem_broker_options
 
 TEST_VAR_DIR = VAR_DIR / "test"
 TEST_VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -9,13 +9,7 @@ UPLOAD_DIR = TEST_VAR_DIR / "uploads"
 OPTIMIZER_DIR = TEST_VAR_DIR / "optimizer"
 
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    (TEST_VAR_DIR / "broker").mkdir(exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(TEST_VAR_DIR / "broker"),
-        "data_folder_out": str(TEST_VAR_DIR / "broker"),
-        "control_folder": str(TEST_VAR_DIR / "broker" / "control"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(TEST_VAR_DIR / "broker")
 CELERY_TASK_DEFAULT_QUEUE = "flywheel-test"
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
