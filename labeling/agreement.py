@@ -65,6 +65,12 @@ def agreement_compute(*, rows: Iterable[LabelRow], scale_points: Sequence[int]) 
     for column, item_id in enumerate(item_ids):
         for name, score in by_item[item_id].items():
             matrix[row_of[name], column] = score
+    # Gold made of one annotator's label alone says nothing about their bias: those items have none here.
+    gold = {
+        item_id: item_gold(adjudicated[item_id], scores.values())
+        for item_id, scores in by_item.items()
+        if adjudicated[item_id] is not None or len(scores) >= 2
+    }
 
     return Agreement(
         scale_points=list(scale_points),
@@ -76,7 +82,7 @@ def agreement_compute(*, rows: Iterable[LabelRow], scale_points: Sequence[int]) 
             _pair(first, second, matrix[row_of[first]], matrix[row_of[second]], scale_points)
             for first, second in combinations(annotators, 2)
         ],
-        summaries=[_summary(name, by_item, adjudicated, scale_points) for name in annotators],
+        summaries=[_summary(name, by_item, gold, scale_points) for name in annotators],
     )
 
 
@@ -120,7 +126,7 @@ def _pair(
 def _summary(
     annotator: str,
     by_item: dict[int, dict[str, int]],
-    adjudicated: dict[int, int | None],
+    gold: dict[int, float],
     scale_points: Sequence[int],
 ) -> AnnotatorSummary:
     counts = dict.fromkeys(scale_points, 0)
@@ -130,9 +136,8 @@ def _summary(
             continue
         score = scores[annotator]
         counts[score] = counts.get(score, 0) + 1
-        # Gold made of this annotator's label alone says nothing about their bias: leave those out.
-        if adjudicated[item_id] is not None or len(scores) >= 2:
-            gaps.append(score - item_gold(adjudicated[item_id], scores.values()))
+        if item_id in gold:
+            gaps.append(score - gold[item_id])
     return AnnotatorSummary(
         annotator=annotator,
         labels=sum(counts.values()),

@@ -65,10 +65,9 @@ def project_split_counts(*, project: Project) -> list[dict]:
     return result
 
 
-def project_labels_today(*, project: Project, now: datetime | None = None) -> list[tuple[str, int]]:
+def project_labels_today(*, project: Project) -> list[tuple[str, int]]:
     """(username, labels given today) for everyone who labeled in the project today, most first."""
-    now = now or timezone.now()
-    start_of_day = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
+    start_of_day = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
     return list(
         Label.objects.filter(item__project=project, created_at__gte=start_of_day)
         .values_list("annotator__username")

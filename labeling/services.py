@@ -74,14 +74,10 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
 
 # The labeling queue
 
-# How long an item shown to an annotator stays theirs alone; settings.LABELING_RESERVATION_SECONDS.
-DEFAULT_RESERVATION_SECONDS = 600
+# How long an item shown to an annotator stays theirs alone.
+RESERVATION_TTL = timedelta(minutes=10)
 # Under contention a candidate can be lost to a race; try a few more before giving up for this request.
 _RESERVE_ATTEMPTS = 5
-
-
-def reservation_ttl() -> timedelta:
-    return timedelta(seconds=getattr(settings, "LABELING_RESERVATION_SECONDS", DEFAULT_RESERVATION_SECONDS))
 
 
 def item_reserve_next(*, project: Project, annotator, now: datetime | None = None) -> Item | None:
@@ -101,7 +97,7 @@ def item_reserve_next(*, project: Project, annotator, now: datetime | None = Non
     now = now or timezone.now()
     held = selectors.annotator_reservations(project=project, annotator=annotator, now=now).first()
     if held is not None:
-        Reservation.objects.filter(pk=held.pk).update(expires_at=now + reservation_ttl())
+        Reservation.objects.filter(pk=held.pk).update(expires_at=now + RESERVATION_TTL)
         return held.item
     with transaction.atomic():
         for skipped in (False, True):
@@ -129,7 +125,7 @@ def _reservation_take(*, item: Item, annotator, now: datetime) -> bool:
     try:
         with transaction.atomic():
             Reservation.objects.create(
-                item=item, annotator=annotator, created_at=now, expires_at=now + reservation_ttl()
+                item=item, annotator=annotator, created_at=now, expires_at=now + RESERVATION_TTL
             )
     except IntegrityError:
         return False
@@ -204,11 +200,10 @@ def label_edit(*, label: Label, score: int, rationale: str) -> Label:
     return label
 
 
-def label_undo_last(*, project: Project, annotator, now: datetime | None = None) -> LabelRevision | None:
+def label_undo_last(*, project: Project, annotator) -> LabelRevision | None:
     """Delete the annotator's most recent label in the project and hold its item for them again, so the
     labeling page shows it next. The label lives on as the returned LabelRevision (the audit trail);
     None when they have no label to undo."""
-    now = now or timezone.now()
     with transaction.atomic():
         label = (
             Label.objects.filter(item__project=project, annotator=annotator)
@@ -221,7 +216,7 @@ def label_undo_last(*, project: Project, annotator, now: datetime | None = None)
         revision = _revision_record(label, LabelRevision.Action.UNDO)
         label.delete()
         # Someone else may hold the item by now; the annotator still sees it and may label it again.
-        _reservation_take(item=revision.item, annotator=annotator, now=now)
+        _reservation_take(item=revision.item, annotator=annotator, now=timezone.now())
     return revision
 
 

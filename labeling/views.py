@@ -235,7 +235,7 @@ def my_label_edit(request: HttpRequest, slug: str, label_id: int) -> HttpRespons
         "item": label.item,
         "form": form,
         "selected": form.selected_score(),
-        "revisions": label.revisions.filter(action="edit"),
+        "revisions": label.revisions.all(),  # only edits keep their label (an undo deletes it)
     }
     return render(request, "labeling/label_edit.html", context)
 
