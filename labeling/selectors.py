@@ -58,11 +58,22 @@ def project_split_counts(*, project: Project) -> list[dict]:
                 "items": items,
                 "labeled": row.get("labeled", 0),
                 "at_target": row.get("at_target", 0),
-                "coverage": round(100 * row.get("at_target", 0) / items) if items else 0,
+                "coverage": _coverage(row.get("at_target", 0), items),
                 "labels": row.get("labels") or 0,
             }
         )
     return result
+
+
+def split_counts_total(splits: list[dict]) -> dict:
+    """The project_split_counts rows added up into one for the whole project."""
+    totals = {key: sum(row[key] for row in splits) for key in ("items", "labeled", "at_target", "labels")}
+    return {**totals, "coverage": _coverage(totals["at_target"], totals["items"])}
+
+
+def _coverage(at_target: int, items: int) -> int:
+    """Percent of items that have as many labels as the project wants."""
+    return round(100 * at_target / items) if items else 0
 
 
 def project_labels_today(*, project: Project) -> list[tuple[str, int]]:

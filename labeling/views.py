@@ -51,8 +51,7 @@ def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_object_or_404(Project, slug=slug)
     splits = selectors.project_split_counts(project=project)
-    totals = {key: sum(row[key] for row in splits) for key in ("items", "labeled", "at_target", "labels")}
-    totals["coverage"] = round(100 * totals["at_target"] / totals["items"]) if totals["items"] else 0
+    totals = selectors.split_counts_total(splits)
     labels_today = selectors.project_labels_today(project=project)
     context = {
         "project": project,
@@ -135,13 +134,21 @@ def _workspace(
     return render(request, _LABEL_PAGE + "#workspace" if request.htmx else _LABEL_PAGE, context)
 
 
-def _next(request: HttpRequest, project: Project, notice: str) -> HttpResponse:
-    """After a submit or a skip: the next item in place with htmx, else back to the page (PRG)."""
+def _next(
+    request: HttpRequest,
+    project: Project,
+    notice: str,
+    *,
+    item: Item | None = None,
+    form: LabelForm | None = None,
+) -> HttpResponse:
+    """After a submit, skip or undo: the next item (or the one given) in place with htmx, else back to the
+    page (PRG)."""
     if not request.htmx:
         messages.success(request, notice)
         return redirect("labeling:label", slug=project.slug)
-    item = services.item_reserve_next(project=project, annotator=request.user)
-    return _workspace(request, project, item, notice=notice)
+    item = item or services.item_reserve_next(project=project, annotator=request.user)
+    return _workspace(request, project, item, form=form, notice=notice)
 
 
 @role_required(ANNOTATOR)
@@ -183,14 +190,11 @@ def label_undo(request: HttpRequest, slug: str) -> HttpResponse:
     undone = services.label_undo_last(project=project, annotator=request.user)
     if undone is None:
         return _next(request, project, notice="Nothing to undo: you have no label in this project.")
-    notice = f"Undid your {undone.score} for “{undone.item.query[:80]}”: label it again."
-    if not request.htmx:
-        messages.success(request, notice)
-        return redirect("labeling:label", slug=project.slug)
     form = LabelForm(
         project=project, item=undone.item, initial={"score": undone.score, "rationale": undone.rationale}
     )
-    return _workspace(request, project, undone.item, form=form, notice=notice)
+    notice = f"Undid your {undone.score} for “{undone.item.query[:80]}”: label it again."
+    return _next(request, project, notice, item=undone.item, form=form)
 
 
 @role_required(ANNOTATOR)
