@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from judging.models import JudgeRun
@@ -26,15 +28,17 @@ BULLET_SPLITS = ("train", "dev")
 # groups follow the topic instead of the failure.
 MERGE_SIMILARITY = 0.3
 
+M = TypeVar("M", bound=Model)
 
-def _snapshot(bullet: Bullet) -> dict:
+
+def bullet_snapshot(bullet: Bullet) -> dict:
     """What a BulletChange keeps of a bullet before and after an action."""
     return {"status": bullet.status, "text": bullet.text, "merged_into": bullet.merged_into_id}
 
 
 def _record(bullet: Bullet, *, action: str, user, before: dict) -> BulletChange:
     return BulletChange.objects.create(
-        bullet=bullet, user=user, action=action, before=before, after=_snapshot(bullet)
+        bullet=bullet, user=user, action=action, before=before, after=bullet_snapshot(bullet)
     )
 
 
@@ -121,7 +125,7 @@ def bullets_generate_from_run(
         )
     )
     BulletChange.objects.bulk_create(
-        BulletChange(bullet=b, user=user, action=BulletChange.Action.CREATE, after=_snapshot(b))
+        BulletChange(bullet=b, user=user, action=BulletChange.Action.CREATE, after=bullet_snapshot(b))
         for b in created
     )
     in_scope = sum(1 for d in rows if d.item_id in already or d.item_id in items)
@@ -143,18 +147,18 @@ def _clean_text(text: str) -> str:
     return text
 
 
-def _locked(bullet: Bullet) -> Bullet:
-    """The bullet, reloaded with its row locked for the rest of the transaction, so two reviewers act
+def row_locked(obj: M) -> M:
+    """The object, reloaded with its row locked for the rest of the transaction, so two reviewers act
     one after the other and each change's "before" is what the other left."""
-    list(Bullet.objects.select_for_update().filter(pk=bullet.pk).values_list("pk"))
-    bullet.refresh_from_db()
-    return bullet
+    list(type(obj).objects.select_for_update().filter(pk=obj.pk).values_list("pk"))
+    obj.refresh_from_db()
+    return obj
 
 
 def _review(bullet: Bullet, *, status: str, user, action: str, allowed: Sequence[str], doing: str) -> Bullet:
-    locked = _locked(bullet)
+    locked = row_locked(bullet)
     _require_status(locked, allowed, doing)
-    before = _snapshot(locked)
+    before = bullet_snapshot(locked)
     locked.status = status
     locked.merged_into = None
     locked.reviewed_by = user
@@ -204,12 +208,12 @@ def bullet_reopen(*, bullet: Bullet, user) -> Bullet:
 @transaction.atomic
 def bullet_edit(*, bullet: Bullet, user, text: str) -> Bullet:
     """New wording for an open or approved bullet; its status stays as it was."""
-    locked = _locked(bullet)
+    locked = row_locked(bullet)
     _require_status(locked, [Bullet.Status.OPEN, Bullet.Status.APPROVED], "edited")
     text = _clean_text(text)
     if text == locked.text:
         return locked
-    before = _snapshot(locked)
+    before = bullet_snapshot(locked)
     locked.text = text
     locked.save()
     _record(locked, action=BulletChange.Action.EDIT, user=user, before=before)
@@ -234,7 +238,7 @@ def bullets_merge(*, bullets: Sequence[Bullet], survivor: Bullet, user, text: st
     text = _clean_text(text)
     now = timezone.now()
     keep = next(b for b in locked if b.pk == survivor.pk)
-    before = _snapshot(keep)
+    before = bullet_snapshot(keep)
     keep.text = text
     keep.status = Bullet.Status.APPROVED
     keep.reviewed_by, keep.reviewed_at = user, now
@@ -243,7 +247,7 @@ def bullets_merge(*, bullets: Sequence[Bullet], survivor: Bullet, user, text: st
     for other in locked:
         if other.pk == keep.pk:
             continue
-        before = _snapshot(other)
+        before = bullet_snapshot(other)
         other.status = Bullet.Status.MERGED
         other.merged_into = keep
         other.reviewed_by, other.reviewed_at = user, now
@@ -251,7 +255,7 @@ def bullets_merge(*, bullets: Sequence[Bullet], survivor: Bullet, user, text: st
         _record(other, action=BulletChange.Action.MERGE, user=user, before=before)
         # Bullets merged into this one earlier follow it to the new survivor.
         for earlier in Bullet.objects.filter(merged_into=other):
-            before = _snapshot(earlier)
+            before = bullet_snapshot(earlier)
             earlier.merged_into = keep
             earlier.save()
             _record(earlier, action=BulletChange.Action.MERGE, user=user, before=before)

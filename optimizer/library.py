@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from labeling.roles import ROLES
+from optimizer.bullets import bullet_snapshot, row_locked
 from optimizer.guardrails import leakage_flags
 from optimizer.models import Bullet, BulletChange, InstructionChange, LibraryInstruction
 
@@ -77,27 +78,23 @@ def instruction_create_from_bullets(
     )
     instruction.origin_bullets.set(bullets)
     _record(instruction, action=InstructionChange.Action.CREATE, user=user, before={})
-    for bullet in bullets:
-        BulletChange.objects.create(
+    BulletChange.objects.bulk_create(
+        BulletChange(
             bullet=bullet,
             user=user,
             action=BulletChange.Action.PROMOTE,
-            before={"status": bullet.status, "text": bullet.text, "merged_into": bullet.merged_into_id},
+            before=bullet_snapshot(bullet),
             after={"status": bullet.status, "instruction": instruction.pk, "instruction_text": text},
         )
-    return instruction
-
-
-def _locked(instruction: LibraryInstruction) -> LibraryInstruction:
-    list(LibraryInstruction.objects.select_for_update().filter(pk=instruction.pk).values_list("pk"))
-    instruction.refresh_from_db()
+        for bullet in bullets
+    )
     return instruction
 
 
 @transaction.atomic
 def instruction_edit(*, instruction: LibraryInstruction, text: str, user) -> LibraryInstruction:
     """New wording, checked again by the leakage guardrail."""
-    locked = _locked(instruction)
+    locked = row_locked(instruction)
     text = _clean_text(text)
     if text == locked.text:
         return locked
@@ -136,7 +133,7 @@ def instruction_move(*, instruction: LibraryInstruction, offset: int, user) -> L
 @transaction.atomic
 def instruction_set_active(*, instruction: LibraryInstruction, active: bool, user) -> LibraryInstruction:
     """Only active instructions are composed into prompts; an inactive one stays in the library."""
-    locked = _locked(instruction)
+    locked = row_locked(instruction)
     if locked.active == active:
         return locked
     before = _snapshot(locked)

@@ -8,11 +8,13 @@ import dspy
 from judging.metrics import example_score
 from labeling.gold import gold_scores
 from labeling.models import Item, Label, Project
+from labeling.selectors import project_split_counts
 from optimizer.feedback import feedback_string
 
 
-def gold_items(project: Project, split: str):
-    return Item.objects.filter(project=project, split=split, labels__isnull=False).distinct()
+def gold_counts(project: Project) -> dict[str, int]:
+    """Items with gold (at least one label) per split, in one query."""
+    return {row["split"]: row["labeled"] for row in project_split_counts(project=project)}
 
 
 def library_lines(project: Project) -> list[str]:

@@ -22,7 +22,7 @@ from judging.runs import judge_run_execute, judge_run_start
 from labeling.models import Item, Project
 from optimizer.budget import Budget, RunStopped, budgeted_lm
 from optimizer.models import OptimizationRun
-from optimizer.objective import approved_bullets, gold_items, library_lines, objective_metric, split_examples
+from optimizer.objective import approved_bullets, gold_counts, library_lines, objective_metric, split_examples
 from optimizer.recording import Heartbeat, Recorder, progress_write
 from optimizer.search import SEARCHES, SearchSpec
 
@@ -52,7 +52,8 @@ def run_estimate(
     """Calls and dollars a run will spend at most: the search's metric calls, the reflection/proposal
     calls, and judging base and best on the test split. Token counts come from this project's past
     judgments on the target model where there are any, else from the length of the texts."""
-    dev, test = (gold_items(project, split).count() for split in ("dev", "test"))
+    gold = gold_counts(project)
+    dev, test = gold["dev"], gold["test"]
     if algorithm == OptimizationRun.Algorithm.GEPA:
         # An iteration: 3 train examples with the parent, one reflection, 3 with the child, and the
         # dev set when the child is better (about one time in three).
@@ -129,8 +130,9 @@ def optimization_run_start(
         )
     if regime == Regime.CROSS_MODEL and target_endpoint.pk == base_version.target_model_id:
         errors["target_endpoint"] = "Cross-model adaptation needs a target model other than the base's."
+    gold = gold_counts(project)
     for split in ("train", "dev"):
-        count = gold_items(project, split).count()
+        count = gold[split]
         if count < MIN_EXAMPLES:
             errors.setdefault(
                 "base_version",
