@@ -156,23 +156,20 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("judging:version", pk=version.pk)
         version.refresh_from_db()
     current = versions.production_version(project=version.project, target_model=version.target_model)
+    current = None if current == version else current  # what promoting would replace
     after = versions.version_test_metrics(version)
-    before = versions.version_test_metrics(current) if current and current != version else None
+    before = versions.version_test_metrics(current) if current else None
     refusals = refusals or versions.promotion_refusals(version, after)
     context = {
         "version": version,
         "project": version.project,
-        "current": current if current != version else None,
+        "current": current,
         "before": before,
         "after": after,
         "rows": _compared_rows(before, after),
         "refusals": refusals,
-        "is_rollback": current is not None
-        and current != version
-        and (version.created_at, version.pk) < (current.created_at, current.pk),
-        "diff": versions.word_diff(current.instructions, version.instructions)
-        if current and current != version
-        else None,
+        "is_rollback": versions.is_rollback(version, current),
+        "diff": versions.word_diff(current.instructions, version.instructions) if current else None,
     }
     return render(
         request, "judging/version_promote.html", context, status=409 if request.method == "POST" else 200

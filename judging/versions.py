@@ -131,13 +131,25 @@ def production_version(*, project: Project, target_model: ModelEndpoint) -> Prom
     )
 
 
+def is_rollback(version: PromptVersion, replaced: PromptVersion | None) -> bool:
+    """Promoting a version older than the production one it replaces is a rollback."""
+    return replaced is not None and (version.created_at, version.pk) < (replaced.created_at, replaced.pk)
+
+
 def version_lineage(version: PromptVersion) -> list[PromptVersion]:
-    """The version, its parent, the parent's parent, … up to the root (newest first)."""
-    chain, seen, current = [], set(), version
-    while current is not None and current.pk not in seen and len(chain) < LINEAGE_MAX:
-        chain.append(current)
-        seen.add(current.pk)
-        current = current.parent
+    """The version, its parent, the parent's parent, … up to the root (newest first), in two queries."""
+    parents = dict(version.project.prompt_versions.values_list("pk", "parent_id"))
+    ancestors = _ancestor_ids(version, parents, limit=LINEAGE_MAX - 1)
+    found = PromptVersion.objects.in_bulk(ancestors)
+    return [version, *(found[pk] for pk in ancestors)]
+
+
+def _ancestor_ids(version: PromptVersion, parents: dict[int, int | None], *, limit: int) -> list[int]:
+    """Ids up the parent chain, parent first; a cycle (never made by Flywheel) ends the walk."""
+    chain, parent = [], version.parent_id
+    while parent is not None and parent != version.pk and parent not in chain and len(chain) < limit:
+        chain.append(parent)
+        parent = parents.get(parent)
     return chain
 
 
@@ -160,14 +172,10 @@ def version_history(*, project: Project, target_model: ModelEndpoint | None = No
     parents = {v.pk: v.parent_id for v in versions}
     shown = [v for v in versions if target_model is None or v.target_model_id == target_model.pk]
     measured = versions_measurements(shown)
-    rows = []
-    for version in shown:
-        lineage, parent = [], version.parent_id
-        while parent is not None and parent not in lineage and len(lineage) < LINEAGE_MAX:
-            lineage.append(parent)
-            parent = parents.get(parent)
-        rows.append(VersionRow(version, lineage, measured[version.pk]))
-    return rows
+    return [
+        VersionRow(version, _ancestor_ids(version, parents, limit=LINEAGE_MAX), measured[version.pk])
+        for version in shown
+    ]
 
 
 # Word-level diff
@@ -335,8 +343,7 @@ def version_promote(*, version: PromptVersion, user, expected_previous_id=ANY_PR
             target_model_id=version.target_model_id,
             version=version,
             previous=previous,
-            is_rollback=previous is not None
-            and (version.created_at, version.pk) < (previous.created_at, previous.pk),
+            is_rollback=is_rollback(version, previous),
             metrics={
                 "version": test.as_dict(),
                 "previous": previous_test.as_dict() if previous_test else None,
