@@ -294,13 +294,8 @@ def main() -> None:
     rows = [[] for _ in users]
     for n, item_id in enumerate(untouched):
         rows[n % len(users)].append((item_id, users[n % len(users)].pk, 3, RATIONALE, 1.0))
-    settings = connection.settings_dict
-    db_url = f"postgresql://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/"
-    db_url += settings["NAME"]
-    if settings.get("PASSWORD"):
-        db_url = db_url.replace("@", f":{settings['PASSWORD']}@", 1)
     connection.close()
-    insert_seconds = bare_inserts(db_url, rows)
+    insert_seconds = bare_inserts(os.environ["DATABASE_URL"], rows)  # throwaway_django's database
     insert_rate = len(untouched) / insert_seconds
     print(
         f"  bare INSERTs (psycopg, {len(users)} connections, one per transaction): {len(untouched)} rows in "
