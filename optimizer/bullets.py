@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from judging.models import JudgeRun
@@ -297,12 +297,23 @@ def _failure_words(bullet: Bullet) -> str:
     return " ".join(word for word in said if word not in topic)
 
 
+def in_direction(bullets: QuerySet[Bullet], direction: str) -> QuerySet[Bullet]:
+    """The bullets where the judge was too lenient ("lenient") or too strict ("strict"); all for ""."""
+    if direction == "lenient":
+        return bullets.filter(delta__gt=0)
+    if direction == "strict":
+        return bullets.filter(delta__lt=0)
+    return bullets
+
+
 def merge_suggestions(
-    *, project, prompt_version=None, threshold: float = MERGE_SIMILARITY
+    *, project, prompt_version=None, direction: str = "", threshold: float = MERGE_SIMILARITY
 ) -> list[list[Bullet]]:
     """Groups of open bullets of one prompt version and one direction whose human rationale and judge
     reasoning read alike: candidates for one merged bullet. The largest group first."""
-    bullets = Bullet.objects.filter(project=project, status=Bullet.Status.OPEN).select_related("item")
+    bullets = in_direction(
+        Bullet.objects.filter(project=project, status=Bullet.Status.OPEN).select_related("item"), direction
+    )
     if prompt_version is not None:
         bullets = bullets.filter(prompt_version=prompt_version)
     by_kind: dict[tuple[int, str], list[Bullet]] = defaultdict(list)

@@ -9,7 +9,7 @@ from django.db.models.functions import Abs
 
 from judging.models import JudgeRun
 from judging.selectors import run_disagreements
-from optimizer.bullets import BULLET_SPLITS
+from optimizer.bullets import BULLET_SPLITS, in_direction
 from optimizer.models import Bullet, BulletChange, LibraryInstruction
 
 
@@ -61,10 +61,7 @@ def bullet_queue(
     bullets = Bullet.objects.filter(project=project)
     if status:
         bullets = bullets.filter(status=status)
-    if direction == "lenient":
-        bullets = bullets.filter(delta__gt=0)
-    elif direction == "strict":
-        bullets = bullets.filter(delta__lt=0)
+    bullets = in_direction(bullets, direction)
     if prompt_version_id:
         bullets = bullets.filter(prompt_version_id=prompt_version_id)
     return with_card_data(bullets).order_by(Abs("delta").desc(), "id")

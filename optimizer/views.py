@@ -64,11 +64,9 @@ def bullet_queue(request: HttpRequest, slug: str) -> HttpResponse:
     suggestions = []
     if filters["status"] in ("open", ""):
         version = versions.filter(pk=filters["version"]).first() if filters["version"] else None
-        suggestions = [
-            group
-            for group in rules.merge_suggestions(project=project, prompt_version=version)
-            if not filters["direction"] or group[0].direction == f"too {filters['direction']}"
-        ]
+        suggestions = rules.merge_suggestions(
+            project=project, prompt_version=version, direction=filters["direction"]
+        )
     context = {
         "project": project,
         "filters": filters,
