@@ -70,12 +70,8 @@ def judge_run_start(
 def judge_run_execute(*, run: JudgeRun) -> JudgeRun:
     """Judge what is missing of the run right here, chunk by chunk, with the same code the workers run:
     for a task that is itself a worker's job (an optimization run measuring on the test split)."""
-    JudgeRun.objects.filter(pk=run.pk).update(
-        status=JudgeRun.Status.RUNNING, started_at=run.started_at or timezone.now()
-    )
-    ids = pending_item_ids(run)
-    for start in range(0, len(ids), CHUNK_SIZE):
-        if judge_chunk_process(run_id=run.pk, item_ids=ids[start : start + CHUNK_SIZE]).cancelled:
+    for chunk in _start_chunks(run):
+        if judge_chunk_process(run_id=run.pk, item_ids=chunk).cancelled:
             break
     judge_run_finish_if_complete(run_id=run.pk)
     run.refresh_from_db()
@@ -88,26 +84,27 @@ def _enqueue_dispatch(run: JudgeRun) -> None:
     transaction.on_commit(lambda: judge_run_dispatch_task.delay(run.pk))
 
 
-def pending_item_ids(run: JudgeRun) -> list[int]:
+def pending_items(run: JudgeRun) -> QuerySet[Item]:
     """Items of the run with no judgment yet, or whose judgment is a recorded error (retried on resume)."""
     settled = Judgment.objects.filter(run=run, item=OuterRef("pk"), error_kind="")
-    return list(
-        run_items(project=run.project, item_set=run.item_set)
-        .filter(~Exists(settled))
-        .values_list("id", flat=True)
+    return run_items(project=run.project, item_set=run.item_set).filter(~Exists(settled))
+
+
+def _start_chunks(run: JudgeRun) -> list[list[int]]:
+    """Mark the run running and split what is missing of it into chunks."""
+    now = timezone.now()
+    JudgeRun.objects.filter(pk=run.pk).update(
+        status=JudgeRun.Status.RUNNING, started_at=run.started_at or now, heartbeat_at=now
     )
+    ids = list(pending_items(run).values_list("id", flat=True))
+    return [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
 
 
 def judge_run_dispatch(*, run: JudgeRun) -> list[list[int]]:
     """Split what is missing into chunks and queue them; a run with nothing missing is finished here."""
     if run.is_finished and run.status != JudgeRun.Status.FAILED:
         return []
-    now = timezone.now()
-    JudgeRun.objects.filter(pk=run.pk).update(
-        status=JudgeRun.Status.RUNNING, started_at=run.started_at or now, heartbeat_at=now
-    )
-    ids = pending_item_ids(run)
-    chunks = [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
+    chunks = _start_chunks(run)
     if not chunks:
         judge_run_finish_if_complete(run_id=run.pk)
         return []
@@ -130,13 +127,7 @@ def judge_chunk_process(*, run_id: int, item_ids: list[int]) -> ChunkResult:
     if run.cancel_requested or run.status in (JudgeRun.Status.CANCELLED, JudgeRun.Status.DONE):
         return ChunkResult(0, 0, cancelled=run.cancel_requested)
     _beat(run.pk)
-    settled = Judgment.objects.filter(run=run, item=OuterRef("pk"), error_kind="")
-    items = list(
-        run_items(project=run.project, item_set=run.item_set)
-        .filter(pk__in=item_ids)
-        .filter(~Exists(settled))
-        .values_list("id", "query", "document")
-    )
+    items = list(pending_items(run).filter(pk__in=item_ids).values_list("id", "query", "document"))
     keys = {
         item_id: judgment_cache_key(
             prompt_version=run.prompt_version, endpoint=run.endpoint, query=query, document=document
