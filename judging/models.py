@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -39,6 +41,16 @@ class ModelEndpoint(models.Model):
     @property
     def is_simulator(self) -> bool:
         return self.model.startswith(SIM_PREFIX)
+
+    @property
+    def has_prices(self) -> bool:
+        return bool(self.price_input_per_mtok or self.price_output_per_mtok)
+
+    def price_of(self, tokens_in: Decimal | int, tokens_out: Decimal | int) -> Decimal:
+        """Dollars for a call of these token counts at the endpoint's own prices."""
+        return (self.price_input_per_mtok * tokens_in + self.price_output_per_mtok * tokens_out) / Decimal(
+            1_000_000
+        )
 
 
 class PromptVersion(models.Model):

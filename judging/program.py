@@ -104,6 +104,15 @@ class CallRecord:
     raw_output: str = ""
 
 
+def usage_tokens(entry: dict) -> tuple[int, int]:
+    """(input, output) tokens of a DSPy history entry, whichever names the provider used."""
+    usage = entry.get("usage") or {}
+    return (
+        int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0),
+        int(usage.get("completion_tokens") or usage.get("output_tokens") or 0),
+    )
+
+
 class MeteredLM(dspy.LM):
     """A dspy.LM that hands each call's usage and raw text to the thread that made it.
 
@@ -115,9 +124,9 @@ class MeteredLM(dspy.LM):
     def update_history(self, entry) -> None:
         record: CallRecord | None = getattr(self._local, "record", None)
         if record is not None:
-            usage = entry.get("usage") or {}
-            record.input_tokens += int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0)
-            record.output_tokens += int(usage.get("completion_tokens") or usage.get("output_tokens") or 0)
+            tokens_in, tokens_out = usage_tokens(entry)
+            record.input_tokens += tokens_in
+            record.output_tokens += tokens_out
             record.cost += float(entry.get("cost") or 0.0)
             outputs = entry.get("outputs") or []
             if outputs:
@@ -291,10 +300,8 @@ def _outcome(*, score, malformed, reasoning, raw, attempts, record, prior, start
 
 def _price(endpoint: ModelEndpoint, tokens_in: int, tokens_out: int, provider_cost: float) -> Decimal:
     """The endpoint's own prices win (they are what the lead agreed to pay); else what LiteLLM reported."""
-    if endpoint.price_input_per_mtok or endpoint.price_output_per_mtok:
-        return (
-            endpoint.price_input_per_mtok * tokens_in + endpoint.price_output_per_mtok * tokens_out
-        ) / Decimal(1_000_000)
+    if endpoint.has_prices:
+        return endpoint.price_of(tokens_in, tokens_out)
     return Decimal(str(round(provider_cost, 6)))
 
 

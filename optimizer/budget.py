@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
-from judging.program import MeteredLM
+from judging.models import ModelEndpoint
+from judging.program import MeteredLM, usage_tokens
 
 
 class RunStopped(BaseException):  # noqa: N818 - a stop, not an error
@@ -50,8 +51,7 @@ class BudgetedLM(MeteredLM):
     """Refuses every call once the run's budget says stop, and charges each call at the endpoint's prices."""
 
     budget: Budget | None = None
-    price_input_per_mtok = Decimal(0)
-    price_output_per_mtok = Decimal(0)
+    endpoint: ModelEndpoint | None = None
 
     def __call__(self, *args, **kwargs):
         if self.budget is not None:
@@ -67,13 +67,8 @@ class BudgetedLM(MeteredLM):
         super().update_history(entry)
         if self.budget is None:
             return
-        usage = entry.get("usage") or {}
-        tokens_in = int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0)
-        tokens_out = int(usage.get("completion_tokens") or usage.get("output_tokens") or 0)
-        if self.price_input_per_mtok or self.price_output_per_mtok:
-            dollars = (
-                self.price_input_per_mtok * tokens_in + self.price_output_per_mtok * tokens_out
-            ) / Decimal(1_000_000)
+        if self.endpoint is not None and self.endpoint.has_prices:
+            dollars = self.endpoint.price_of(*usage_tokens(entry))
         else:
             dollars = Decimal(str(entry.get("cost") or 0))
         self.budget.charge(dollars)
@@ -84,6 +79,5 @@ def budgeted_lm(endpoint, budget: Budget) -> BudgetedLM:
 
     lm = endpoint_lm(endpoint, lm_class=BudgetedLM)
     lm.budget = budget
-    lm.price_input_per_mtok = endpoint.price_input_per_mtok
-    lm.price_output_per_mtok = endpoint.price_output_per_mtok
+    lm.endpoint = endpoint
     return lm

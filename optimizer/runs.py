@@ -81,11 +81,7 @@ def run_estimate(
     reflect_in, reflect_out = 3000.0, 400.0
 
     def dollars(endpoint: ModelEndpoint, calls: int, tokens_in: float, tokens_out: float) -> Decimal:
-        per_call = (
-            endpoint.price_input_per_mtok * Decimal(str(tokens_in))
-            + endpoint.price_output_per_mtok * Decimal(str(tokens_out))
-        ) / Decimal(1_000_000)
-        return per_call * calls
+        return endpoint.price_of(Decimal(str(tokens_in)), Decimal(str(tokens_out))) * calls
 
     total = dollars(target_endpoint, judge_calls, judge_in, judge_out) + dollars(
         reflection_endpoint, reflection_calls, reflect_in, reflect_out
