@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from dspy.utils.saving import get_dependency_versions
 
+from judging.guardrails import version_flags
 from judging.metrics import JudgeMetrics
 from judging.models import JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.program import judge_program
@@ -246,23 +247,51 @@ def demos_clean(*, project: Project, demos) -> list[dict]:
     return cleaned
 
 
+def version_create(
+    *,
+    project: Project,
+    target_model: ModelEndpoint,
+    instructions: str,
+    demos=(),
+    user=None,
+    parent: PromptVersion | None = None,
+    origin: str = "hand-written",
+    status: str = PromptVersion.Status.DRAFT,
+) -> PromptVersion:
+    """The one way a prompt version comes to be (written, edited, optimized, composed, over the API): the
+    text is checked, and every guardrail runs on the version's whole text, its findings stored with it."""
+    instructions = (instructions or "").strip()
+    if not instructions:
+        raise ValidationError("The instructions cannot be empty.")
+    demos = demos_clean(project=project, demos=list(demos) if isinstance(demos, tuple) else demos)
+    flags = version_flags(project=project, instructions=instructions, parent=parent)
+    return PromptVersion.objects.create(
+        project=project,
+        target_model=target_model,
+        parent=parent,
+        instructions=instructions,
+        demos=demos,
+        origin=origin,
+        status=status,
+        guardrail_flags=flags,
+        created_by=user,
+    )
+
+
 def version_create_draft(
     *, parent: PromptVersion, instructions: str, demos: list[dict], user
 ) -> PromptVersion:
     """A lead's hand-written edit of any version: a new draft for the same project and model, whose
     parent is the version it was written from."""
-    instructions = instructions.strip()
-    if not instructions:
-        raise ValidationError("The instructions cannot be empty.")
-    return PromptVersion.objects.create(
+    if not isinstance(demos, list):
+        raise ValidationError("Demos must be a JSON list of objects.")
+    return version_create(
         project=parent.project,
         target_model=parent.target_model,
-        parent=parent,
         instructions=instructions,
-        demos=demos_clean(project=parent.project, demos=demos),
-        origin="hand-written",
-        status=PromptVersion.Status.DRAFT,
-        created_by=user,
+        demos=demos,
+        user=user,
+        parent=parent,
     )
 
 

@@ -13,10 +13,10 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
+from judging.guardrails import words
 from judging.models import JudgeRun
 from judging.selectors import disagreement_judgments, run_disagreements
 from optimizer.feedback import feedback_string
-from optimizer.guardrails import words
 from optimizer.models import Bullet, BulletChange
 
 # Bullets teach the optimizer; the test split only ever measures it.

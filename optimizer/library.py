@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from judging.guardrails import leakage_flags
 from labeling.roles import ROLES
 from optimizer.bullets import bullet_snapshot, row_locked
-from optimizer.guardrails import leakage_flags
 from optimizer.models import Bullet, BulletChange, InstructionChange, LibraryInstruction
 
 

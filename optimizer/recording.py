@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from judging.guardrails import DEFAULT_MAX_PROMPT_CHARS, prompt_flags
 from judging.models import PromptVersion
 from optimizer.budget import Budget
-from optimizer.guardrails import DEFAULT_MAX_PROMPT_CHARS, prompt_flags
 from optimizer.models import OptimizationCandidate, OptimizationRun
 from optimizer.search import SearchHooks
 

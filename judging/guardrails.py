@@ -145,3 +145,29 @@ def prompt_flags(
         ),
         *length_flags(text, max_chars=max_chars),
     ]
+
+
+def project_training_texts(project) -> list[str]:
+    """The query and document of each of the project's training items: what a prompt may not copy."""
+    return [
+        f"{query}\n{document}"
+        for query, document in project.items.filter(split="train").values_list("query", "document").iterator()
+    ]
+
+
+def version_flags(
+    *, project, instructions: str, parent=None, training_texts=None, user_names=None
+) -> list[dict]:
+    """Every guardrail on a prompt version's whole text, whatever its origin."""
+    from django.contrib.auth import get_user_model
+
+    return prompt_flags(
+        instructions,
+        scale_min=project.scale_min,
+        scale_max=project.scale_max,
+        training_texts=project_training_texts(project) if training_texts is None else training_texts,
+        user_names=get_user_model().objects.values_list("username", flat=True)
+        if user_names is None
+        else user_names,
+        base_text=parent.instructions if parent is not None else "",
+    )

@@ -1,61 +1,17 @@
-"""The feedback string reviewers and GEPA read, and the guardrails every candidate prompt goes through."""
+"""The guardrails every prompt version goes through, whatever its origin."""
 
-from optimizer.feedback import feedback_string
-from optimizer.guardrails import invariant_flags, leakage_flags, length_flags, prompt_flags
+import pytest
+from django.core.exceptions import ValidationError
 
-GUARDRAIL = "Keep the 1..5 scale and the output format."
+from judging.guardrails import invariant_flags, leakage_flags, length_flags, prompt_flags
+from judging.models import ModelEndpoint, PromptVersion
+from judging.versions import version_create, version_create_draft
+
 TRAINING = [
     "how to reset a router\nUnplug the router for thirty seconds and then hold the reset button down.",
     "best time to plant tulips\nPlant tulip bulbs in autumn when the soil has cooled below ten degrees.",
 ]
 BASE = "Score how well the document answers the query on a scale from 1 to 5. Give reasoning, then the score."
-
-
-def test_the_feedback_string_gives_the_gap_direction_rationale_reasoning_and_guardrail_in_order():
-    text = feedback_string(
-        judge_score=5,
-        gold=2,
-        scale_min=1,
-        scale_max=5,
-        human_rationales=["Only repeats the query words.", "No actual answer."],
-        judge_reasoning="Mentions every query term.",
-        guardrail_text=GUARDRAIL,
-    )
-    lines = text.splitlines()
-    assert lines[0] == "judge 5, humans 2: over by 3."
-    assert lines[1] == "The judge was too lenient."
-    assert lines[2] == "Human rationale: Only repeats the query words. / No actual answer."
-    assert lines[3] == "Judge reasoning: Mentions every query term."
-    assert lines[4] == "Guardrail: " + GUARDRAIL
-
-
-def test_a_strict_judge_and_a_fractional_gold_read_naturally():
-    text = feedback_string(
-        judge_score=1,
-        gold=2.5,
-        scale_min=1,
-        scale_max=5,
-        human_rationales=[],
-        judge_reasoning="",
-        guardrail_text="",
-    )
-    assert text.splitlines()[:2] == ["judge 1, humans 2.5: under by 1.5.", "The judge was too strict."]
-    assert "Guardrail" not in text
-
-
-def test_a_malformed_judgment_says_it_broke_the_format_and_shows_the_raw_output():
-    text = feedback_string(
-        judge_score=None,
-        gold=3,
-        scale_min=0,
-        scale_max=3,
-        human_rationales=["Partly answers it."],
-        judge_reasoning="",
-        guardrail_text=GUARDRAIL,
-        raw_output="score: four",
-    )
-    assert "no valid score" in text and "from 0 to 3" in text
-    assert "The judge broke the output format." in text and "score: four" in text
 
 
 def test_a_prompt_that_copies_six_words_of_a_training_document_is_flagged_with_the_phrase():
@@ -109,3 +65,25 @@ def test_a_clean_candidate_passes_every_guardrail():
 def test_a_possessive_still_names_the_user():
     flags = leakage_flags(BASE + " Follow alice's taste.", training_texts=[], user_names=["alice"])
     assert flags == [{"rule": "leakage", "detail": 'names a user: "alice"'}]
+
+
+@pytest.mark.django_db
+def test_a_hand_written_draft_that_copies_a_training_document_is_flagged(demo_project, lead):
+    parent = PromptVersion.objects.get(project=demo_project, origin="hand-written", parent=None)
+    document = demo_project.items.filter(split="train").first().document
+    copied = " ".join(document.split()[:8])
+    draft = version_create_draft(
+        parent=parent, instructions=parent.instructions + f' Think of "{copied}".', demos=[], user=lead
+    )
+    assert draft.is_flagged
+    assert any(flag["rule"] == "leakage" for flag in draft.guardrail_flags)
+
+
+@pytest.mark.django_db
+def test_a_version_without_instructions_is_not_created(demo_project):
+    with pytest.raises(ValidationError):
+        version_create(
+            project=demo_project,
+            target_model=ModelEndpoint.objects.get(name="sim/judge-small"),
+            instructions="   ",
+        )
