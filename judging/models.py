@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from judging.sim.registry import REFLECTOR
 from labeling.models import Project
 
 SIM_PREFIX = "sim/"
@@ -51,6 +52,11 @@ class ModelEndpoint(models.Model):
         return (self.price_input_per_mtok * tokens_in + self.price_output_per_mtok * tokens_out) / Decimal(
             1_000_000
         )
+
+
+def judge_endpoints() -> models.QuerySet[ModelEndpoint]:
+    """Endpoints a prompt can be written for: every model but the sim reflector, which only proposes."""
+    return ModelEndpoint.objects.exclude(model__in=[REFLECTOR, f"openai/{REFLECTOR}"])
 
 
 class PromptVersion(models.Model):

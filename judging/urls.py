@@ -20,6 +20,7 @@ urlpatterns = [
 # Prompt versions, promotion, model comparison, API tokens (judging.version_views)
 urlpatterns += [
     path("projects/<slug:slug>/versions/", version_views.version_list, name="versions"),
+    path("projects/<slug:slug>/versions/new/", version_views.version_new, name="version_new"),
     path("projects/<slug:slug>/versions/diff/", version_views.version_diff, name="version_diff"),
     path("projects/<slug:slug>/models/", version_views.model_comparison, name="model_comparison"),
     path("versions/<int:pk>/", version_views.version_detail, name="version"),

@@ -7,28 +7,46 @@ import json
 from django import forms
 from django.core.exceptions import ValidationError
 
-from judging.models import ApiToken, PromptVersion
+from judging.drafting import first_instructions
+from judging.models import ApiToken, ModelEndpoint, PromptVersion, judge_endpoints
 from judging.versions import demos_clean
+from labeling.models import Project
 
 
 class VersionDraftForm(forms.Form):
-    instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}))
+    """A hand-written version: an edit of a parent (same project and model), or a project's new version for
+    a chosen model, whose text starts as a draft from the rubric and score meanings."""
+
+    target_model = forms.ModelChoiceField(
+        queryset=ModelEndpoint.objects.none(),
+        help_text="The model this prompt is written for; each model has its own version history.",
+    )
+    instructions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 18}),
+        help_text="The guardrails check every version as it is saved: the scale, the output fields "
+        "(reasoning, score), its length, and no text copied from training items.",
+    )
     demos = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         help_text='Few-shot demos as a JSON list: [{"query": …, "document": …, "reasoning": …, "score": …}].',
     )
 
-    def __init__(self, *args, parent: PromptVersion, **kwargs):
+    def __init__(self, *args, project: Project, parent: PromptVersion | None = None, **kwargs):
         kwargs.setdefault(
             "initial",
             {
-                "instructions": parent.instructions,
-                "demos": json.dumps(parent.demos, indent=2, ensure_ascii=False),
+                "instructions": parent.instructions if parent else first_instructions(project),
+                "demos": json.dumps(parent.demos if parent else [], indent=2, ensure_ascii=False),
             },
         )
         super().__init__(*args, **kwargs)
+        self.project = project
         self.parent = parent
+        if parent is None:
+            self.fields["target_model"].queryset = judge_endpoints()
+        else:
+            del self.fields["target_model"]
 
     def clean_demos(self) -> list[dict]:
         text = self.cleaned_data["demos"].strip()
@@ -38,7 +56,7 @@ class VersionDraftForm(forms.Form):
             demos = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from exc
-        return demos_clean(project=self.parent.project, demos=demos)
+        return demos_clean(project=self.project, demos=demos)
 
 
 class VersionDiffForm(forms.Form):

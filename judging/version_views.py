@@ -108,13 +108,30 @@ def version_diff(request: HttpRequest, slug: str) -> HttpResponse:
 
 @role_required(LEAD)
 @require_http_methods(["GET", "POST"])
+def version_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """A lead writes a project's new version for a model of their choice, from a draft of the rubric."""
+    project = get_object_or_404(Project, slug=slug)
+    form = VersionDraftForm(request.POST or None, project=project)
+    return _save_draft(request, form, project=project, parent=None)
+
+
+@role_required(LEAD)
+@require_http_methods(["GET", "POST"])
 def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """A lead writes a new draft from any version; the version becomes its parent."""
     parent = _version_for(pk)
-    form = VersionDraftForm(request.POST or None, parent=parent)
+    form = VersionDraftForm(request.POST or None, project=parent.project, parent=parent)
+    return _save_draft(request, form, project=parent.project, parent=parent)
+
+
+def _save_draft(
+    request: HttpRequest, form: VersionDraftForm, *, project: Project, parent: PromptVersion | None
+) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
-            draft = versions.version_create_draft(
+            draft = versions.version_create(
+                project=project,
+                target_model=parent.target_model if parent else form.cleaned_data["target_model"],
                 parent=parent,
                 instructions=form.cleaned_data["instructions"],
                 demos=form.cleaned_data["demos"],
@@ -123,11 +140,11 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Saved draft v{draft.pk} (from v{parent.pk}).")
+            source = f" (from v{parent.pk})" if parent else f" for {draft.target_model.name}"
+            flagged = " The guardrails flagged it: see below." if draft.is_flagged else ""
+            messages.success(request, f"Saved draft v{draft.pk}{source}.{flagged}")
             return redirect("judging:version", pk=draft.pk)
-    return render(
-        request, "judging/version_form.html", {"form": form, "parent": parent, "project": parent.project}
-    )
+    return render(request, "judging/version_form.html", {"form": form, "parent": parent, "project": project})
 
 
 @role_required(LEAD)

@@ -8,6 +8,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 
 from labeling.models import Item, Project
+from labeling.scale import scale_labels_parse, scale_labels_text
 from labeling.services import item_adjudicate_clean, label_clean
 
 # A label's time on item is measured from a signed stamp the labeling page carries, so it costs no
@@ -16,7 +17,48 @@ _SHOWN_SALT = "labeling.shown"
 _MAX_SECONDS_ON_ITEM = 3600
 
 
+SCALE_LABELS_HELP = (
+    'What each score means, one per line or separated by ";": "0=not relevant", "3=perfectly relevant". '
+    "Annotators see them beside the scale, and a first prompt is drafted from them."
+)
+
+
+class _ScaleLabelsField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Score meanings")
+        kwargs.setdefault("help_text", SCALE_LABELS_HELP)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 5}))
+        super().__init__(**kwargs)
+
+
 class ProjectForm(forms.ModelForm):
+    score_meanings = _ScaleLabelsField()
+    field_order = ["name", "slug", "rubric", "scale_min", "scale_max", "score_meanings"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        project = self.instance
+        if project.pk:
+            self.initial.setdefault(
+                "score_meanings",
+                scale_labels_text(
+                    project.scale_descriptions, scale_min=project.scale_min, scale_max=project.scale_max
+                ),
+            )
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("scale_min"), data.get("scale_max")
+        if low is not None and high is not None and high > low:
+            try:
+                self.instance.scale_descriptions = scale_labels_parse(
+                    data.get("score_meanings", ""), scale_min=low, scale_max=high
+                )
+            except ValidationError as error:
+                self.add_error("score_meanings", error)
+        return data
+
     class Meta:
         model = Project
         fields = [
@@ -53,6 +95,23 @@ class ImportForm(forms.Form):
     )
     file_scale_min = forms.IntegerField(required=False, help_text="The file's lowest grade, if it differs.")
     file_scale_max = forms.IntegerField(required=False, help_text="The file's highest grade, if it differs.")
+    scale_labels = _ScaleLabelsField(
+        help_text=SCALE_LABELS_HELP + " Left empty, the project keeps the meanings it has."
+    )
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.fields["scale_labels"].initial = scale_labels_text(
+            project.scale_descriptions, scale_min=project.scale_min, scale_max=project.scale_max
+        )
+
+    def clean_scale_labels(self) -> dict[str, str]:
+        return scale_labels_parse(
+            self.cleaned_data.get("scale_labels", ""),
+            scale_min=self.project.scale_min,
+            scale_max=self.project.scale_max,
+        )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -88,6 +147,7 @@ class ImportForm(forms.Form):
             "field_map": field_map,
             "file_scale": file_scale,
             "labels_as": data.get("labels_as", "").strip() or None,
+            "scale_labels": data.get("scale_labels") or None,
         }
 
 

@@ -46,6 +46,8 @@ class ImportOptions:
     file_scale: tuple[int, int] | None = None
     # Who owns the labels when the file names no annotator.
     labels_as: str | None = None
+    # What each point of the scale means ({"0": "not relevant", …}), kept on the project with the items.
+    scale_labels: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def items_import(
     Re-importing an external id updates its query, document and metadata and keeps its split.
     """
     path = Path(path)
-    _check_options(options)
+    _check_options(options, project)
     fmt = options.format or SUFFIX_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ImportRejected(
@@ -101,6 +103,9 @@ def items_import(
         if importer.errors.bad_lines:
             # Raising inside atomic() rolls back every batch already written.
             raise ImportRejected(importer.errors.found, importer.errors.bad_lines)
+        if options.scale_labels:
+            project.scale_descriptions = {**project.scale_descriptions, **options.scale_labels}
+            project.save(update_fields=["scale_descriptions"])
         return ImportResult(
             items_created=importer.items_created,
             items_updated=importer.items_updated,
@@ -108,7 +113,7 @@ def items_import(
         )
 
 
-def _check_options(options: ImportOptions) -> None:
+def _check_options(options: ImportOptions, project: Project) -> None:
     if options.format is not None and options.format not in FORMATS:
         raise ValueError(f"unknown format {options.format!r}; the formats are {', '.join(FORMATS)}")
     for name, column in options.field_map.items():
@@ -122,6 +127,9 @@ def _check_options(options: ImportOptions) -> None:
             raise ValueError(
                 f"the file's scale must be two whole numbers, low < high: {options.file_scale!r}"
             )
+    for point in options.scale_labels or {}:
+        if not (str(point).lstrip("-").isdigit() and project.scale_min <= int(point) <= project.scale_max):
+            raise ValueError(f"a score meaning is given for {point}, which is not on the project's scale")
 
 
 def _plural(count: int, noun: str) -> str:

@@ -51,6 +51,7 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         field_map=raw.get("field_map") or {},
         file_scale=tuple(raw["file_scale"]) if raw.get("file_scale") else None,
         labels_as=raw.get("labels_as"),
+        scale_labels=raw.get("scale_labels"),
     )
     try:
         result = items_import(project=job.project, path=Path(job.stored_path), options=options)

@@ -130,6 +130,7 @@ ROUTES: dict[str, Route] = {
     "judging:model_comparison": page(REVIEWER, _slug),
     "judging:version": page(REVIEWER, _version),
     "judging:version_edit": form(LEAD, _version),
+    "judging:version_new": form(LEAD, _slug),
     "judging:version_promote": form(LEAD, _version),
     "judging:version_program": page(REVIEWER, _version),
     "judging:tokens": form(ANNOTATOR, _none),

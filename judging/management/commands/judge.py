@@ -44,8 +44,16 @@ class Command(BaseCommand):
                 if options["prompt_version"]
                 else versions.first()
             )
+            if version is None and not versions.exists():
+                raise CommandError(
+                    f"Project {options['project']!r} has no prompt version yet: write its first with "
+                    f"`manage.py prompt_create {options['project']} --model {endpoint.name}` "
+                    "(or on its Prompt versions page)."
+                )
             if version is None:
-                raise CommandError(f"No such prompt version in project {options['project']!r}.")
+                raise CommandError(
+                    f"No prompt version v{options['prompt_version']} in {options['project']!r}."
+                )
             starter = lambda: runs.judge_run_start(  # noqa: E731
                 prompt_version=version,
                 endpoint=endpoint,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from labeling.importing import FIELDS, FORMATS, ImportOptions, ImportRejected, items_import
 from labeling.models import Project
+from labeling.scale import scale_labels_parse, scale_points_without_meaning
 
 SCALE_RE = re.compile(r"^\s*(-?\d+)\s*(?:-|\.\.)\s*(-?\d+)\s*$")
 
@@ -65,6 +68,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--scale", help="Scale of a created project, e.g. 0-3 (default 1-5).")
         parser.add_argument("--name", help="Name of a created project (default: the slug).")
+        parser.add_argument(
+            "--scale-labels",
+            metavar='"0=…;1=…"',
+            help='What each score means, e.g. "0=not relevant;1=related;2=highly relevant;3=perfect". '
+            "Annotators see them, and a first prompt is drafted from them.",
+        )
 
     def handle(self, *args, project_slug: str, path: Path, **options) -> None:
         if not path.is_file():
@@ -80,6 +89,13 @@ class Command(BaseCommand):
             # One transaction with the import, so a rejected file does not leave a new empty project behind.
             with transaction.atomic():
                 project = self._project(project_slug, options)
+                if options["scale_labels"]:
+                    import_options = dataclasses.replace(
+                        import_options,
+                        scale_labels=scale_labels_parse(
+                            options["scale_labels"], scale_min=project.scale_min, scale_max=project.scale_max
+                        ),
+                    )
                 result = items_import(project=project, path=path, options=import_options)
         except ImportRejected as rejected:
             for error in rejected.errors:
@@ -89,6 +105,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"… and {more} more bad line{'s' if more != 1 else ''}")
             bad = f"{rejected.bad_lines} bad line{'s' if rejected.bad_lines != 1 else ''}"
             raise CommandError(f"{path} was rejected ({bad}): nothing was imported.") from None
+        except ValidationError as error:
+            raise CommandError(f"--scale-labels: {' '.join(error.messages)}") from None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
@@ -98,6 +116,17 @@ class Command(BaseCommand):
                 f"{result.labels_imported} labels in {time.monotonic() - started:.1f}s."
             )
         )
+        missing = scale_points_without_meaning(project)
+        if missing:
+            example = ";".join(f"{point}=…" for point in project.scale_points)
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{project.slug} has no meaning for {', '.join(map(str, missing))} on its scale: "
+                    "annotators see bare numbers, and a first prompt drafted from the project cannot say "
+                    f'what they mean. Give them with --scale-labels "{example}" or on the project\'s '
+                    "settings page."
+                )
+            )
 
     def _project(self, slug: str, options: dict) -> Project:
         project = Project.objects.filter(slug=slug).first()

@@ -1,0 +1,48 @@
+"""Score meanings: what each point of a project's scale means, as people write them ("0=not relevant;
+1=related") and as a project keeps them ({"0": "not relevant", "1": "related"})."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+
+# "0=…", "0: …" or "0 - …"; one meaning per line or separated by semicolons.
+_MEANING_RE = re.compile(r"^\s*(-?\d+)\s*(?:=|:|—|–|-)\s*(.+?)\s*$", re.DOTALL)
+MEANING_MAX_CHARS = 300
+
+
+def scale_labels_parse(text: str, *, scale_min: int, scale_max: int) -> dict[str, str]:
+    """{"0": "…", …} from "0=…;1=…" (or one per line). Every point named must be on the scale, once;
+    points left out stay without a meaning."""
+    meanings: dict[str, str] = {}
+    for part in re.split(r"[;\n]", text or ""):
+        if not part.strip():
+            continue
+        match = _MEANING_RE.match(part)
+        if not match:
+            raise ValidationError(
+                f'Write each score meaning as point=meaning, e.g. "0=not relevant"; got "{part.strip()}".'
+            )
+        point, meaning = int(match[1]), match[2]
+        if not scale_min <= point <= scale_max:
+            raise ValidationError(f"{point} is not on the scale {scale_min}–{scale_max}.")
+        if str(point) in meanings:
+            raise ValidationError(f"{point} has two meanings.")
+        if len(meaning) > MEANING_MAX_CHARS:
+            raise ValidationError(f"The meaning of {point} is over {MEANING_MAX_CHARS} characters.")
+        meanings[str(point)] = meaning
+    return meanings
+
+
+def scale_labels_text(meanings: dict[str, str], *, scale_min: int, scale_max: int) -> str:
+    """The form's text for stored meanings: one "point=meaning" per line, in scale order."""
+    return "\n".join(
+        f"{point}={meanings[str(point)]}"
+        for point in range(scale_min, scale_max + 1)
+        if meanings.get(str(point))
+    )
+
+
+def scale_points_without_meaning(project) -> list[int]:
+    return [point for point, meaning in project.scale_rows() if not meaning.strip()]

@@ -1,0 +1,146 @@
+"""Score meanings: given on import (command and upload page) or on the project's settings, and named
+when missing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from labeling.models import Item, Project
+from labeling.scale import scale_labels_parse, scale_labels_text
+from tests.labeling.test_import_command import TREC_ARGS, run, trec_file  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+NIST = "0=irrelevant;1=related;2=highly relevant;3=perfectly relevant"
+
+
+def test_score_meanings_read_from_semicolons_or_lines_in_any_order():
+    assert scale_labels_parse("3=perfect; 0 = not relevant", scale_min=0, scale_max=3) == {
+        "3": "perfect",
+        "0": "not relevant",
+    }
+    assert scale_labels_parse("1: loosely related\n2 – on topic", scale_min=0, scale_max=3) == {
+        "1": "loosely related",
+        "2": "on topic",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("4=too high", "not on the scale 0–3"), ("0=a;0=b", "two meanings"), ("relevant", "point=meaning")],
+)
+def test_score_meanings_off_the_scale_doubled_or_unreadable_are_refused_in_words(text, says):
+    with pytest.raises(ValidationError, match=says):
+        scale_labels_parse(text, scale_min=0, scale_max=3)
+
+
+def test_stored_meanings_come_back_as_the_text_a_lead_wrote():
+    meanings = scale_labels_parse(NIST, scale_min=0, scale_max=3)
+    assert scale_labels_text(meanings, scale_min=0, scale_max=3).splitlines() == NIST.split(";")
+
+
+def test_the_import_command_keeps_the_score_meanings_with_a_created_project(trec_file):  # noqa: F811
+    out, _ = run(
+        "import_items",
+        "trec",
+        str(trec_file),
+        "--create-project",
+        "--scale",
+        "0-3",
+        *TREC_ARGS,
+        "--scale-labels",
+        NIST,
+    )
+    project = Project.objects.get(slug="trec")
+    assert [meaning for _, meaning in project.scale_rows()] == [
+        "irrelevant",
+        "related",
+        "highly relevant",
+        "perfectly relevant",
+    ]
+    assert "no meaning" not in out
+
+
+def test_the_import_command_says_which_scores_have_no_meaning_and_how_to_give_them(trec_file):  # noqa: F811
+    out, _ = run("import_items", "trec", str(trec_file), "--create-project", "--scale", "0-3", *TREC_ARGS)
+    assert "has no meaning for 0, 1, 2, 3" in out
+    assert '--scale-labels "0=…;1=…;2=…;3=…"' in out
+
+
+def test_bad_score_meanings_import_nothing_and_create_no_project(trec_file):  # noqa: F811
+    with pytest.raises(CommandError, match="5 is not on the scale 0–3"):
+        run(
+            "import_items",
+            "trec",
+            str(trec_file),
+            "--create-project",
+            "--scale",
+            "0-3",
+            *TREC_ARGS,
+            "--scale-labels",
+            "5=beyond",
+        )
+    assert not Project.objects.filter(slug="trec").exists()
+    assert not Item.objects.exists()
+
+
+def test_the_upload_page_sets_the_score_meanings_with_the_items(
+    client_for, lead, eager_celery, django_capture_on_commit_callbacks
+):
+    project = Project.objects.create(name="TREC", slug="trec", rubric="r", scale_min=0, scale_max=3)
+    line = {"external_id": "q1-d1", "query": "who is robert gray", "document": "Roy Roberts was an actor."}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(lead).post(
+            reverse("labeling:import", args=[project.slug]),
+            {
+                "file": SimpleUploadedFile("items.jsonl", (json.dumps(line) + "\n").encode()),
+                "external_id": "external_id",
+                "query": "query",
+                "document": "document",
+                "scale_labels": "0=irrelevant\n3=perfectly relevant",
+            },
+        )
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert project.scale_descriptions == {"0": "irrelevant", "3": "perfectly relevant"}
+    assert project.items.count() == 1
+
+
+def test_the_upload_page_refuses_meanings_off_the_projects_scale_next_to_the_field(client_for, lead):
+    project = Project.objects.create(name="TREC", slug="trec", rubric="r", scale_min=0, scale_max=3)
+    response = client_for(lead).post(
+        reverse("labeling:import", args=[project.slug]),
+        {"file": SimpleUploadedFile("items.jsonl", b"{}\n"), "scale_labels": "7=great"},
+    )
+    assert response.status_code == 200
+    assert "7 is not on the scale 0–3" in response.content.decode()
+    assert not project.import_jobs.exists()
+
+
+def test_a_lead_edits_the_score_meanings_on_the_projects_settings(client_for, lead, project):
+    page = client_for(lead).get(reverse("labeling:project_edit", args=[project.slug])).content.decode()
+    assert "1=Irrelevant" in page and "5=Perfect answer" in page
+    data = {
+        "name": project.name,
+        "slug": project.slug,
+        "rubric": project.rubric,
+        "scale_min": 1,
+        "scale_max": 5,
+        "score_meanings": "1=Irrelevant\n3=Partly answers\n5=Perfect answer",
+        "guardrail_text": project.guardrail_text,
+        "labels_per_item": 1,
+        "rationale_min_length": 20,
+        "adjudication_spread": 2,
+        "queue_order": "id",
+    }
+    assert (
+        client_for(lead).post(reverse("labeling:project_edit", args=[project.slug]), data).status_code == 302
+    )
+    project.refresh_from_db()
+    assert project.scale_descriptions == {"1": "Irrelevant", "3": "Partly answers", "5": "Perfect answer"}
