@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from judging.models import ModelEndpoint, PromptVersion
+from judging.versions import version_create
 from labeling import demo_data
 from labeling.models import Item, Label, Project, split_for
 from labeling.roles import ANNOTATOR, LEAD, REVIEWER, user_grant_role
@@ -68,16 +69,12 @@ def demo_seed(*, seed: int = 7) -> DemoSeed:
             },
         )
     small = ModelEndpoint.objects.get(name="sim/judge-small")
-    PromptVersion.objects.get_or_create(
-        project=project,
-        target_model=small,
-        origin="hand-written",
-        parent=None,
-        defaults={
-            "instructions": demo_data.BASELINE_JUDGE_INSTRUCTIONS,
-            "status": PromptVersion.Status.DRAFT,
-        },
-    )
+    if not PromptVersion.objects.filter(
+        project=project, target_model=small, origin="hand-written", parent=None
+    ).exists():
+        version_create(
+            project=project, target_model=small, instructions=demo_data.BASELINE_JUDGE_INSTRUCTIONS
+        )
     return DemoSeed(
         project=project,
         items=project.items.count(),

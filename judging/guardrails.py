@@ -1,27 +1,37 @@
-"""Guardrails on every candidate prompt and library instruction (DESIGN.md, Guardrails).
+"""Guardrails on every prompt version and library instruction, whatever its origin (DESIGN.md, Guardrails).
 
-- leakage: a verbatim run of words from a training item's query or document, or a user name (a "rare
-  term" check was tried and dropped: without a vocabulary it flagged plain words like "evidence" on
-  small projects, and a guardrail that cries wolf gets ignored);
-- invariants: the prompt still states the project's scale and keeps the output fields;
+- leakage: a verbatim run of words from a training item's query or document, a rare term that occurs
+  only in training items, or a user name;
+- invariants: the prompt states the project's scale (and no other) and keeps the output fields;
 - length: a prompt may not grow past a maximum, or optimizers grow it without bound.
 
-Each finding is a dict {"rule": ..., "detail": ...}: stored as it is on the prompt version or
-instruction, shown to people as it is, and a non-empty list bars promotion.
+They always read the whole text: a copy inherited from a parent is still a copy. Only the project's own
+rubric, guardrail text and score meanings may be repeated. Each finding is a dict {"rule": ..., "detail":
+...}: stored as it is on the prompt version or instruction, shown to people as it is, and a non-empty list
+bars promotion.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 # Six words in a row from a training item are no accident in a general instruction.
 LEAK_MIN_RUN = 6
-DEFAULT_MAX_PROMPT_CHARS = 6000
+MAX_PROMPT_CHARS = 8000
+OUTPUT_FIELDS = ("reasoning", "score")
+# A term is rare when at most this many training items (or 1% of them, if more) hold it.
+RARE_TERM_MAX_ITEMS = 3
+# Shorter words are too often abbreviations or plain words to call one a leak.
+RARE_TERM_MIN_LENGTH = 4
 
 # Apostrophes split words, so "alice's" still names alice.
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_COMMON_WORDS_FILE = Path(__file__).with_name("common_words.txt")
 
 
 def words(text: str) -> list[str]:
@@ -30,6 +40,9 @@ def words(text: str) -> list[str]:
 
 def _shingles(tokens: Sequence[str], size: int) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+
+
+# Leakage
 
 
 def leakage_flags(
@@ -42,8 +55,8 @@ def leakage_flags(
 ) -> list[dict]:
     """Verbatim runs of min_run+ words copied from a training text, and user names, found in text.
 
-    reference_text is what the prompt may legitimately repeat (its base prompt, the rubric): a run or a
-    name that already appears there is not a leak.
+    reference_text is what the prompt may legitimately repeat (the project's rubric and guardrail text,
+    never a parent prompt): a run or a name that already appears there is not a leak.
     """
     tokens = words(text)
     reference = words(reference_text)
@@ -96,16 +109,110 @@ def _merge_runs(tokens: Sequence[str], copied: set[tuple[str, ...]], size: int) 
     return phrases
 
 
-def invariant_flags(
-    text: str, *, scale_min: int, scale_max: int, output_fields: Sequence[str] = (), base_text: str = ""
+@functools.cache
+def common_words() -> frozenset[str]:
+    """A small general English vocabulary shipped with Flywheel: words no project's data owns."""
+    lines = _COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _is_ordinary(word: str, ordinary: frozenset[str] | set[str]) -> bool:
+    """In the vocabulary as it is or with a plain English ending taken off ("documents", "stated")."""
+    if word in ordinary:
+        return True
+    for ending in ("s", "es", "ed", "d", "ing", "ly", "er", "ers"):
+        if word.endswith(ending) and word[: -len(ending)] in ordinary:
+            return True
+    return False
+
+
+def training_term_counts(training_texts: Iterable[str]) -> Counter:
+    """How many training texts hold each word."""
+    counts: Counter = Counter()
+    for text in training_texts:
+        counts.update(set(words(text)))
+    return counts
+
+
+def rare_term_flags(
+    text: str, *, training_counts: Counter, ordinary_words: frozenset[str] | set[str], training_items: int
 ) -> list[dict]:
-    """The candidate still states the scale (both ends, as numbers) and the output fields, where the base
-    did ("still": a prompt composed from library lines never stated them, and the judge program's
-    Literal score field enforces the scale anyway); the signature's own fields cannot change."""
+    """Words of the text that occur only in training items, and in few of them: a name, a product, a
+    place from one example, which a general instruction has no business knowing. A word of the other
+    splits, of the project's rubric or of the common vocabulary is never one."""
+    most = max(RARE_TERM_MAX_ITEMS, training_items // 100)
+    rare = []
+    for word in dict.fromkeys(words(text)):
+        if (
+            len(word) >= RARE_TERM_MIN_LENGTH
+            and not word.isdigit()
+            and 0 < training_counts.get(word, 0) <= most
+            and not _is_ordinary(word, ordinary_words)
+            and not _is_ordinary(word, common_words())
+        ):
+            rare.append(word)
+    if not rare:
+        return []
+    shown = ", ".join(f'"{word}"' for word in rare[:5])
+    return [{"rule": "leakage", "detail": f"uses terms found only in training items: {shown}"}]
+
+
+# Invariants
+
+# A number, not the minus of "0-3": a minus counts only where no word or digit comes right before it.
+_NUM = r"(?<![\w.])(-?\d+)(?![\w.]\d)"
+_SCALE_RANGES = re.compile(
+    rf"\bfrom\s+{_NUM}(?:\s*\([^)]{{0,80}}\))?[^.;:\d]{{0,60}}?\bto\s+{_NUM}"
+    rf"|\bbetween\s+{_NUM}\s+and\s+{_NUM}"
+    rf"|{_NUM}\s*(?:-|–|—|\.\.|\bto\b|\bthrough\b)\s*{_NUM}",
+    re.IGNORECASE,
+)
+# Words that make a range of numbers a statement of the scale, when they come just before it.
+_SCALE_WORDS = re.compile(r"\b(scal\w*|scor\w*|rat(e|es|ed|ing)|grad\w*|label\w*|relevance|points?)\b", re.I)
+_SCALE_CONTEXT_CHARS = 60
+
+
+def stated_scales(text: str) -> list[tuple[int, int]]:
+    """The score ranges the text states: "0-3", "0–3", "0 to 3", "from 0 (…) to 3", "between 0 and 3"
+    after a word such as "scale", "score" or "rate"."""
+    found = []
+    for match in _SCALE_RANGES.finditer(text or ""):
+        low, high = (int(n) for n in match.groups() if n is not None)
+        before = text[max(0, match.start() - _SCALE_CONTEXT_CHARS) : match.start()]
+        if low < high and (_SCALE_WORDS.search(before) or _SCALE_WORDS.search(match.group(0))):
+            found.append((low, high))
+    return found
+
+
+def _states_scale(text: str, scale_min: int, scale_max: int) -> bool:
+    """The text states the scale as a range, or at least names both ends as numbers ("0 means …")."""
+    if (scale_min, scale_max) in stated_scales(text) or f"{scale_min}-{scale_max}" in (text or ""):
+        return True
+    numbers = {int(n) for n in re.findall(_NUM, text or "")}
+    return scale_min in numbers and scale_max in numbers
+
+
+def invariant_flags(
+    text: str,
+    *,
+    scale_min: int,
+    scale_max: int,
+    output_fields: Sequence[str] = OUTPUT_FIELDS,
+    base_text: str = "",
+) -> list[dict]:
+    """The prompt states the project's scale and no other (checked against the project, so a first
+    version with nothing before it must state it too), and still names the output fields its base named
+    (the signature's own fields cannot change)."""
     flags = []
-    if _states_scale(base_text, scale_min, scale_max) and not _states_scale(text, scale_min, scale_max):
+    other = sorted({scale for scale in stated_scales(text) if scale != (scale_min, scale_max)})
+    if other:
+        shown = ", ".join(f"{low}–{high}" for low, high in other)
         flags.append(
-            {"rule": "scale", "detail": f"no longer states the {scale_min}–{scale_max} scale of the project"}
+            {"rule": "scale", "detail": f"states a {shown} scale; the project's is {scale_min}–{scale_max}"}
+        )
+    elif not _states_scale(text, scale_min, scale_max):
+        flags.append(
+            {"rule": "scale", "detail": f"does not state the project's {scale_min}–{scale_max} scale"}
         )
     base_words = set(words(base_text))
     text_words = set(words(text))
@@ -115,12 +222,7 @@ def invariant_flags(
     return flags
 
 
-def _states_scale(text: str, scale_min: int, scale_max: int) -> bool:
-    numbers = set(re.findall(r"-?\d+", text or ""))
-    return str(scale_min) in numbers and str(scale_max) in numbers
-
-
-def length_flags(text: str, *, max_chars: int = DEFAULT_MAX_PROMPT_CHARS) -> list[dict]:
+def length_flags(text: str, *, max_chars: int = MAX_PROMPT_CHARS) -> list[dict]:
     if len(text or "") > max_chars:
         return [{"rule": "length", "detail": f"{len(text)} characters, over the maximum of {max_chars}"}]
     return []
@@ -133,13 +235,17 @@ def prompt_flags(
     scale_max: int,
     training_texts: Sequence[str],
     user_names: Iterable[str] = (),
+    reference_text: str = "",
     base_text: str = "",
-    output_fields: Sequence[str] = ("reasoning", "score"),
-    max_chars: int = DEFAULT_MAX_PROMPT_CHARS,
+    output_fields: Sequence[str] = OUTPUT_FIELDS,
+    max_chars: int = MAX_PROMPT_CHARS,
 ) -> list[dict]:
-    """Every guardrail on a candidate prompt, in one list (empty when clean)."""
+    """Every guardrail on a prompt, but the rare-term rule (which needs the project's other splits), in
+    one list (empty when clean). base_text is the parent's prompt: only its output fields count."""
     return [
-        *leakage_flags(text, training_texts=training_texts, user_names=user_names, reference_text=base_text),
+        *leakage_flags(
+            text, training_texts=training_texts, user_names=user_names, reference_text=reference_text
+        ),
         *invariant_flags(
             text, scale_min=scale_min, scale_max=scale_max, output_fields=output_fields, base_text=base_text
         ),
@@ -147,27 +253,98 @@ def prompt_flags(
     ]
 
 
-def project_training_texts(project) -> list[str]:
-    """The query and document of each of the project's training items: what a prompt may not copy."""
-    return [
-        f"{query}\n{document}"
-        for query, document in project.items.filter(split="train").values_list("query", "document").iterator()
-    ]
+# One project's guardrails
+
+
+@dataclass(frozen=True)
+class ProjectGuardrails:
+    """What the guardrails of one project read, gathered once (an optimizer run checks many candidates)."""
+
+    scale_min: int
+    scale_max: int
+    training_texts: tuple[str, ...]
+    training_counts: Counter
+    ordinary_words: frozenset[str]
+    reference_text: str
+    user_names: tuple[str, ...]
+
+    def leakage(self, text: str) -> list[dict]:
+        return [
+            *leakage_flags(
+                text,
+                training_texts=self.training_texts,
+                user_names=self.user_names,
+                reference_text=self.reference_text,
+            ),
+            *rare_term_flags(
+                text,
+                training_counts=self.training_counts,
+                ordinary_words=self.ordinary_words,
+                training_items=len(self.training_texts),
+            ),
+        ]
+
+    def prompt(self, text: str, *, base_text: str = "") -> list[dict]:
+        return [
+            *self.leakage(text),
+            *invariant_flags(text, scale_min=self.scale_min, scale_max=self.scale_max, base_text=base_text),
+            *length_flags(text),
+        ]
+
+
+def project_guardrails(
+    project, *, training_texts: Sequence[str] | None = None, user_names: Iterable[str] | None = None
+) -> ProjectGuardrails:
+    """The project's guardrails: its training items are what a prompt may not copy; its other splits,
+    rubric, guardrail text and score meanings are ordinary words; the people are every user but the
+    label sources an import named (such as "nist")."""
+    from django.contrib.auth import get_user_model
+
+    from labeling.importing import LABEL_SOURCE_GROUP
+    from labeling.roles import ROLES
+
+    if training_texts is None:
+        training_texts = [
+            f"{query}\n{document}"
+            for query, document in project.items.filter(split="train")
+            .values_list("query", "document")
+            .iterator()
+        ]
+    if user_names is None:
+        user_names = (
+            get_user_model()
+            .objects.exclude(groups__name=LABEL_SOURCE_GROUP)
+            .values_list("username", flat=True)
+        )
+    # The demo's accounts are named after their roles: "the reviewer" is no leak.
+    reference_text = "\n".join([project.rubric, project.guardrail_text, *_scale_meanings(project), *ROLES])
+    ordinary = set(words(reference_text))
+    for query, document in project.items.exclude(split="train").values_list("query", "document").iterator():
+        ordinary.update(words(query))
+        ordinary.update(words(document))
+    return ProjectGuardrails(
+        scale_min=project.scale_min,
+        scale_max=project.scale_max,
+        training_texts=tuple(training_texts),
+        training_counts=training_term_counts(training_texts),
+        ordinary_words=frozenset(ordinary),
+        reference_text=reference_text,
+        user_names=tuple(user_names),
+    )
+
+
+def _scale_meanings(project) -> list[str]:
+    meanings = project.scale_descriptions or {}
+    if isinstance(meanings, dict):
+        return [str(value) for value in meanings.values()]
+    if isinstance(meanings, list):
+        return [str(value) for value in meanings]
+    return []
 
 
 def version_flags(
-    *, project, instructions: str, parent=None, training_texts=None, user_names=None
+    *, project, instructions: str, parent=None, guardrails: ProjectGuardrails | None = None
 ) -> list[dict]:
     """Every guardrail on a prompt version's whole text, whatever its origin."""
-    from django.contrib.auth import get_user_model
-
-    return prompt_flags(
-        instructions,
-        scale_min=project.scale_min,
-        scale_max=project.scale_max,
-        training_texts=project_training_texts(project) if training_texts is None else training_texts,
-        user_names=get_user_model().objects.values_list("username", flat=True)
-        if user_names is None
-        else user_names,
-        base_text=parent.instructions if parent is not None else "",
-    )
+    guardrails = guardrails or project_guardrails(project)
+    return guardrails.prompt(instructions, base_text=parent.instructions if parent is not None else "")

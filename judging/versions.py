@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from dspy.utils.saving import get_dependency_versions
 
-from judging.guardrails import version_flags
+from judging.guardrails import ProjectGuardrails, version_flags
 from judging.metrics import JudgeMetrics
 from judging.models import JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.program import judge_program
@@ -257,14 +257,16 @@ def version_create(
     parent: PromptVersion | None = None,
     origin: str = "hand-written",
     status: str = PromptVersion.Status.DRAFT,
+    guardrails: ProjectGuardrails | None = None,
 ) -> PromptVersion:
     """The one way a prompt version comes to be (written, edited, optimized, composed, over the API): the
-    text is checked, and every guardrail runs on the version's whole text, its findings stored with it."""
+    text is checked, and every guardrail runs on the version's whole text, its findings stored with it.
+    `guardrails` is the project's, when the caller (an optimizer run) gathered them once for many."""
     instructions = (instructions or "").strip()
     if not instructions:
         raise ValidationError("The instructions cannot be empty.")
     demos = demos_clean(project=project, demos=list(demos) if isinstance(demos, tuple) else demos)
-    flags = version_flags(project=project, instructions=instructions, parent=parent)
+    flags = version_flags(project=project, instructions=instructions, parent=parent, guardrails=guardrails)
     return PromptVersion.objects.create(
         project=project,
         target_model=target_model,

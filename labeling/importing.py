@@ -18,6 +18,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from labeling.models import Item, Label, Project, split_for
@@ -35,6 +36,11 @@ USERNAME_RE = re.compile(r"^[\w.@+-]+\Z")
 WHOLE_NUMBER_RE = re.compile(r"^[+-]?\d+(\.0*)?$")
 # Documents can be long: the csv module's default 128 KiB limit per field is not enough.
 CSV_FIELD_SIZE_LIMIT = 2**31 - 1
+
+
+# The group of the users an import creates for its labels_as: the name of a label source ("nist"), not of
+# a person, so the guardrails do not treat the word as a user's name in a prompt.
+LABEL_SOURCE_GROUP = "label source"
 
 
 @dataclass(frozen=True)
@@ -644,6 +650,9 @@ class _Importer:
                     [user_model(username=name, password=make_password(None)) for name in new]
                 )
                 found.update(user_model.objects.filter(username__in=new).values_list("username", "id"))
+                if self.labels_as in new:
+                    group, _ = Group.objects.get_or_create(name=LABEL_SOURCE_GROUP)
+                    group.user_set.add(found[self.labels_as])
             self.user_ids.update(found)
         return self.user_ids
 

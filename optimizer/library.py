@@ -6,31 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from judging.guardrails import leakage_flags
-from labeling.roles import ROLES
+from judging.guardrails import project_guardrails
 from optimizer.bullets import bullet_snapshot, row_locked
 from optimizer.models import Bullet, BulletChange, InstructionChange, LibraryInstruction
 
 
 def instruction_leakage_flags(*, project, text: str) -> list[dict]:
     """The leakage guardrail on an instruction: no verbatim phrase of a training item's query or
-    document, no user name. The rubric and guardrail text may be repeated, and so may the role words
-    (the demo's accounts are named after their roles: "the reviewer" is no leak)."""
-    training_texts = (
-        f"{query}\n{document}"
-        for query, document in project.items.filter(split="train").values_list("query", "document").iterator()
-    )
-    return leakage_flags(
-        text,
-        training_texts=training_texts,
-        user_names=get_user_model().objects.values_list("username", flat=True),
-        reference_text="\n".join([project.rubric, project.guardrail_text, *ROLES]),
-    )
+    document, no term found only in training items, no user name."""
+    return project_guardrails(project).leakage(text)
 
 
 def _snapshot(instruction: LibraryInstruction) -> dict:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from judging.guardrails import DEFAULT_MAX_PROMPT_CHARS, prompt_flags
+from judging.guardrails import ProjectGuardrails, project_guardrails
 from judging.models import PromptVersion
+from judging.versions import version_create
 from optimizer.budget import Budget
 from optimizer.models import OptimizationCandidate, OptimizationRun
 from optimizer.search import SearchHooks
@@ -47,6 +48,7 @@ class Recorder:
         self.budget = budget
         self.training_texts = training_texts
         self.user_names = user_names
+        self._guardrails: ProjectGuardrails | None = None
         self.live = Live(
             metric_calls=run.metric_calls_used, best=run.best_dev_score, points=list(run.progress)
         )
@@ -78,8 +80,19 @@ class Recorder:
     def should_stop(self) -> bool:
         return self.live.cancelled or self.budget.stop_reason is not None
 
+    def guardrails(self) -> ProjectGuardrails:
+        """The project's guardrails, gathered at the first candidate and kept for the others."""
+        if self._guardrails is None:
+            self._guardrails = project_guardrails(
+                self.run.project, training_texts=self.training_texts, user_names=self.user_names
+            )
+        return self._guardrails
+
     def on_candidate(self, index: int, instructions: str, score: float) -> None:
         run = self.run
+        if not instructions.strip():
+            logger.warning("Optimization run #%s proposed an empty prompt; not recorded", run.pk)
+            return
         if instructions.strip() == run.base_version.instructions.strip():
             OptimizationRun.objects.filter(pk=run.pk).update(base_dev_score=score)
             run.base_dev_score = score
@@ -91,8 +104,7 @@ class Recorder:
             instructions=instructions,
             dev_score=score,
             metric_calls_at=self.live.metric_calls,
-            training_texts=self.training_texts,
-            user_names=self.user_names,
+            guardrails=self.guardrails(),
         )
         self.on_best_score(score)
 
@@ -111,35 +123,24 @@ def candidate_record(
     instructions: str,
     dev_score: float,
     metric_calls_at: int,
-    training_texts: list[str],
-    user_names: list[str],
+    guardrails: ProjectGuardrails | None = None,
 ) -> OptimizationCandidate:
     """A candidate becomes a prompt version of the target model (status candidate, parent the base),
-    checked by every guardrail. Recording the same index again (a resumed search) changes nothing."""
+    checked by every guardrail on its whole text, so a copy inherited from the base is caught too.
+    Recording the same index again (a resumed search) changes nothing."""
     existing = OptimizationCandidate.objects.filter(run=run, index=index).first()
     if existing is not None:
         return existing
-    project = run.project
-    base_text = run.base_version.instructions if run.regime != OptimizationRun.Regime.LIBRARY else ""
-    flags = prompt_flags(
-        instructions,
-        scale_min=project.scale_min,
-        scale_max=project.scale_max,
-        training_texts=training_texts,
-        user_names=user_names,
-        base_text=base_text,
-        max_chars=max(2 * len(run.base_version.instructions), DEFAULT_MAX_PROMPT_CHARS),
-    )
     with transaction.atomic():
-        version = PromptVersion.objects.create(
-            project=project,
+        version = version_create(
+            project=run.project,
             target_model=run.target_endpoint,
             instructions=instructions,
             parent=run.base_version,
             origin=f"{run.get_algorithm_display()} run #{run.pk}",
             status=PromptVersion.Status.CANDIDATE,
-            guardrail_flags=flags,
-            created_by=run.created_by,
+            user=run.created_by,
+            guardrails=guardrails,
         )
         return OptimizationCandidate.objects.create(
             run=run, index=index, prompt_version=version, dev_score=dev_score, metric_calls_at=metric_calls_at

@@ -1,11 +1,26 @@
 """The guardrails every prompt version goes through, whatever its origin."""
 
+import json
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from judging.guardrails import invariant_flags, leakage_flags, length_flags, prompt_flags
-from judging.models import ModelEndpoint, PromptVersion
-from judging.versions import version_create, version_create_draft
+from judging.guardrails import (
+    invariant_flags,
+    leakage_flags,
+    length_flags,
+    project_guardrails,
+    prompt_flags,
+    rare_term_flags,
+    stated_scales,
+    training_term_counts,
+)
+from judging.models import ModelEndpoint
+from judging.versions import PromotionRefused, version_create, version_create_draft, version_promote
+from labeling.importing import ImportOptions, items_import
+from labeling.models import Item, Project
+from optimizer.recording import candidate_record
 
 TRAINING = [
     "how to reset a router\nUnplug the router for thirty seconds and then hold the reset button down.",
@@ -67,23 +82,209 @@ def test_a_possessive_still_names_the_user():
     assert flags == [{"rule": "leakage", "detail": 'names a user: "alice"'}]
 
 
-@pytest.mark.django_db
-def test_a_hand_written_draft_that_copies_a_training_document_is_flagged(demo_project, lead):
-    parent = PromptVersion.objects.get(project=demo_project, origin="hand-written", parent=None)
-    document = demo_project.items.filter(split="train").first().document
-    copied = " ".join(document.split()[:8])
-    draft = version_create_draft(
-        parent=parent, instructions=parent.instructions + f' Think of "{copied}".', demos=[], user=lead
+def test_a_prompt_that_names_the_project_scale_in_any_usual_way_states_it():
+    for text in (
+        "Rate 0-3.",
+        "Score it 0–3.",
+        "Score from 0 to 3.",
+        "Score from 0 (off topic) to 3 (perfect).",
+    ):
+        assert stated_scales(text) == [(0, 3)], text
+        assert invariant_flags(text, scale_min=0, scale_max=3) == [], text
+
+
+def test_a_prompt_that_states_another_scale_or_none_is_flagged():
+    changed = invariant_flags("Rate the passage 1 to 3.", scale_min=0, scale_max=3)
+    assert changed == [{"rule": "scale", "detail": "states a 1–3 scale; the project's is 0–3"}]
+    missing = invariant_flags("Rate how well the passage answers the query.", scale_min=0, scale_max=3)
+    assert missing == [{"rule": "scale", "detail": "does not state the project's 0–3 scale"}]
+
+
+def test_a_range_that_is_not_about_the_score_is_not_read_as_a_scale():
+    text = "Write 2-3 sentences of reasoning. Score from 0 to 3."
+    assert invariant_flags(text, scale_min=0, scale_max=3) == []
+
+
+def test_ordinary_words_found_only_in_training_items_are_not_rare_terms():
+    training = ["the evidence in this relevant passage gives the answer", "zyxtrol pumps by Harkwell"]
+    flags = rare_term_flags(
+        "Weigh the evidence: a relevant passage gives the answer.",
+        training_counts=training_term_counts(training),
+        ordinary_words=frozenset(),
+        training_items=len(training),
     )
-    assert draft.is_flagged
-    assert any(flag["rule"] == "leakage" for flag in draft.guardrail_flags)
+    assert flags == []
 
 
-@pytest.mark.django_db
-def test_a_version_without_instructions_is_not_created(demo_project):
-    with pytest.raises(ValidationError):
-        version_create(
-            project=demo_project,
-            target_model=ModelEndpoint.objects.get(name="sim/judge-small"),
-            instructions="   ",
-        )
+def test_a_term_found_only_in_a_few_training_items_is_flagged():
+    training = ["zyxtrol pumps by Harkwell", "garden hoses", "tulip bulbs"]
+    flags = rare_term_flags(
+        "Prefer Harkwell documents.",
+        training_counts=training_term_counts(training),
+        ordinary_words=frozenset({"tulip"}),
+        training_items=len(training),
+    )
+    assert flags == [{"rule": "leakage", "detail": 'uses terms found only in training items: "harkwell"'}]
+
+
+def test_a_term_of_the_other_splits_is_not_a_rare_term():
+    training = ["zyxtrol pumps by Harkwell"]
+    flags = rare_term_flags(
+        "Prefer Harkwell documents.",
+        training_counts=training_term_counts(training),
+        ordinary_words=frozenset({"harkwell"}),
+        training_items=1,
+    )
+    assert flags == []
+
+
+# Every creation path, on a 0–3 project
+
+SCALE = "Score how well the passage answers the query from 0 (irrelevant) to 3 (perfectly relevant)."
+TRAIN_DOCUMENT = (
+    "The Harkwell zyxtrol valve must be bled twice before the pump is primed each spring morning."
+)
+
+
+@pytest.fixture
+def trec(db):
+    project = Project.objects.create(
+        name="TREC", slug="trec", rubric="How relevant the passage is.", scale_min=0, scale_max=3
+    )
+    Item.objects.bulk_create(
+        [
+            Item(
+                project=project,
+                external_id="t1",
+                query="bleeding a pump",
+                document=TRAIN_DOCUMENT,
+                split="train",
+            ),
+            Item(
+                project=project,
+                external_id="t2",
+                query="tulips",
+                document="Plant bulbs in autumn.",
+                split="train",
+            ),
+            Item(
+                project=project,
+                external_id="d1",
+                query="garden hose",
+                document="A hose carries water.",
+                split="dev",
+            ),
+            Item(
+                project=project,
+                external_id="e1",
+                query="rain",
+                document="Rain falls from clouds.",
+                split="test",
+            ),
+        ]
+    )
+    return project
+
+
+@pytest.fixture
+def small(db):
+    return ModelEndpoint.objects.create(name="sim/judge-small", model="sim/judge-small")
+
+
+def written(project, endpoint, instructions, **fields):
+    return version_create(project=project, target_model=endpoint, instructions=instructions, **fields)
+
+
+def rules(version) -> list[str]:
+    return [flag["rule"] for flag in version.guardrail_flags]
+
+
+def test_a_clean_hand_written_first_version_is_not_flagged(trec, small):
+    assert written(trec, small, SCALE + " Give your reasoning, then the score.").guardrail_flags == []
+
+
+def test_a_hand_written_first_version_that_copies_a_training_document_is_flagged(trec, small):
+    version = written(trec, small, SCALE + " The zyxtrol valve must be bled twice before the pump.")
+    assert "leakage" in rules(version)
+    assert any("copies training text verbatim" in flag["detail"] for flag in version.guardrail_flags)
+
+
+def test_a_hand_written_first_version_must_state_the_project_scale(trec, small):
+    assert rules(written(trec, small, "Rate how relevant the passage is to the query.")) == ["scale"]
+    assert rules(written(trec, small, "Rate the passage 1 to 3 for the query.")) == ["scale"]
+
+
+def test_an_over_long_prompt_is_flagged(trec, small):
+    version = written(trec, small, SCALE + " Be careful." * 2000)
+    assert len(version.instructions) > 20000
+    assert rules(version) == ["length"]
+
+
+def test_an_edited_draft_that_copies_a_training_document_is_flagged(trec, small, lead):
+    parent = written(trec, small, SCALE)
+    draft = version_create_draft(
+        parent=parent,
+        instructions=parent.instructions + " Remember: must be bled twice before the pump is primed.",
+        demos=[],
+        user=lead,
+    )
+    assert draft.parent == parent and "leakage" in rules(draft)
+
+
+def test_an_edited_draft_that_drops_an_output_field_its_parent_named_is_flagged(trec, small, lead):
+    parent = written(trec, small, SCALE + " Give your reasoning, then the score.")
+    draft = version_create_draft(parent=parent, instructions=SCALE + " Then the score.", demos=[], user=lead)
+    assert rules(draft) == ["output"]
+
+
+def test_a_candidate_that_inherits_copied_text_from_a_flagged_parent_is_flagged_and_cannot_be_promoted(
+    trec, small, lead
+):
+    from optimizer.models import OptimizationRun
+
+    parent = written(trec, small, SCALE + " The zyxtrol valve must be bled twice before the pump.")
+    assert parent.is_flagged
+    run = OptimizationRun.objects.create(
+        project=trec, base_version=parent, target_endpoint=small, reflection_endpoint=small, created_by=lead
+    )
+    candidate = candidate_record(
+        run=run,
+        index=1,
+        instructions=parent.instructions + " Do not reward keyword stuffing.",
+        dev_score=0.9,
+        metric_calls_at=10,
+    )
+    version = candidate.prompt_version
+    assert version.parent == parent and "leakage" in rules(version)
+    with pytest.raises(PromotionRefused, match="flagged by the guardrails"):
+        version_promote(version=version, user=lead)
+
+
+def test_a_name_an_import_gave_its_labels_is_not_a_user_name(trec, small, tmp_path):
+    path = tmp_path / "qrels.jsonl"
+    path.write_text(
+        json.dumps({"external_id": "x1", "query": "q", "document": "d", "score": 2}) + "\n", encoding="utf-8"
+    )
+    items_import(project=trec, path=path, options=ImportOptions(labels_as="nist"))
+    assert get_user_model().objects.filter(username="nist").exists()
+
+    version = written(trec, small, SCALE + " Rate the way a NIST assessor would.")
+    assert version.guardrail_flags == []
+
+
+def test_a_real_user_named_in_a_prompt_is_still_flagged(trec, small, lead):
+    version = written(trec, small, SCALE + f" Score as {lead.username} would.")
+    assert version.guardrail_flags == [{"rule": "leakage", "detail": f'names a user: "{lead.username}"'}]
+
+
+def test_the_project_guardrails_read_the_other_splits_as_ordinary_words(trec):
+    guardrails = project_guardrails(trec)
+    assert {"hose", "clouds", "relevant"} <= guardrails.ordinary_words
+    assert guardrails.leakage("Prefer Harkwell documents.") == [
+        {"rule": "leakage", "detail": 'uses terms found only in training items: "harkwell"'}
+    ]
+
+
+def test_a_version_without_instructions_is_not_created(trec, small):
+    with pytest.raises(ValidationError, match="cannot be empty"):
+        written(trec, small, "   ")

@@ -1,0 +1,221 @@
+"""95% bootstrap intervals of a run's metrics on one split, and of the paired difference of two versions
+judged on the same items (the same resampled items for both). Metrics as DESIGN.md defines them: NMSE,
+MAE, exact and within-one agreement and kappa over valid scores, the malformed rate over all items.
+Vectorised with numpy: the resamples are count weights, so every metric is a weighted sum."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from judging.metrics import round_half_up
+from judging.models import JudgeRun
+from labeling.gold import gold_scores
+from labeling.models import Item
+
+RESAMPLES = 1000
+SEED = 0
+LEVEL = 0.95
+# Resamples are weighed in blocks so that 10,000 items never need more than a few tens of megabytes.
+_BLOCK_CELLS = 2_000_000
+# Metrics whose intervals are computed, and whether lower is better.
+LOWER_IS_BETTER = {
+    "nmse": True,
+    "malformed_rate": True,
+    "mae": True,
+    "exact": False,
+    "within_one": False,
+    "kappa": False,
+}
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float | None  # the metric on the items themselves
+    low: float | None
+    high: float | None
+
+    @property
+    def crosses_zero(self) -> bool:
+        return self.low is None or self.high is None or self.low <= 0 <= self.high
+
+    def as_dict(self) -> dict:
+        return {"estimate": self.estimate, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One run's answers on some items: the gold score and the judge's (NaN when malformed)."""
+
+    gold: np.ndarray
+    judged: np.ndarray
+
+    @classmethod
+    def of(cls, gold: Sequence[float], judged: Sequence[int | None]) -> Scores:
+        return cls(
+            np.asarray(gold, dtype=float), np.array([np.nan if j is None else j for j in judged], dtype=float)
+        )
+
+
+def _weights(n: int, resamples: int, seed: int):
+    """Blocks of bootstrap count weights (resamples × n): how often each item was drawn. The first row
+    of the first block is all ones, the items themselves, so the estimate comes out of the same sums."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, _BLOCK_CELLS // max(n, 1))
+    yield np.ones((1, n))
+    left = resamples
+    while left > 0:
+        size = min(rows, left)
+        draws = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+        yield np.bincount(draws.ravel(), minlength=size * n).reshape(size, n).astype(float)
+        left -= size
+
+
+def _metric_rows(
+    weights: np.ndarray, scores: Scores, scale_min: int, scale_max: int
+) -> dict[str, np.ndarray]:
+    """Every metric under each row of weights (NaN where a resample has no valid score)."""
+    judged = scores.judged
+    valid = ~np.isnan(judged) & (judged >= scale_min) & (judged <= scale_max)
+    valid_f = valid.astype(float)
+    span = scale_max - scale_min
+    diff = np.where(valid, np.nan_to_num(judged) - scores.gold, 0.0)
+    k = span + 1
+    gold_cat = np.clip(round_half_up(scores.gold), scale_min, scale_max) - scale_min
+    judged_cat = np.where(valid, np.nan_to_num(judged), scale_min).astype(int) - scale_min
+    total = weights.sum(axis=1)
+    n_valid = weights @ valid_f
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_valid = {
+            "nmse": 100 * (weights @ (diff**2)) / n_valid / span**2,
+            "mae": (weights @ np.abs(diff)) / n_valid,
+            "exact": (weights @ (valid & (gold_cat == judged_cat)).astype(float)) / n_valid,
+            "within_one": (weights @ (valid & (np.abs(gold_cat - judged_cat) <= 1)).astype(float)) / n_valid,
+        }
+        cells = np.zeros((len(valid), k * k))
+        cells[np.flatnonzero(valid), (gold_cat * k + judged_cat)[valid]] = 1
+        confusion = (weights @ cells).reshape(-1, k, k)
+        return {**per_valid, "malformed_rate": 1 - n_valid / total, "kappa": _kappa_rows(confusion)}
+
+
+def _kappa_rows(confusion: np.ndarray) -> np.ndarray:
+    """Quadratic-weighted kappa of each confusion matrix (as judging.metrics.quadratic_kappa)."""
+    k = confusion.shape[1]
+    if k < 2:
+        return np.full(confusion.shape[0], np.nan)
+    idx = np.arange(k)
+    penalty = (idx[:, None] - idx[None, :]) ** 2 / (k - 1) ** 2
+    total = confusion.sum(axis=(1, 2))
+    expected = confusion.sum(axis=2)[:, :, None] * confusion.sum(axis=1)[:, None, :] / total[:, None, None]
+    denominator = (penalty * expected).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa = 1 - (penalty * confusion).sum(axis=(1, 2)) / denominator
+    return np.where(denominator > 0, kappa, np.nan)
+
+
+def _interval(values: np.ndarray, estimate: float) -> Interval:
+    estimate = None if np.isnan(estimate) else float(estimate)
+    values = values[~np.isnan(values)]
+    if estimate is None or not len(values):
+        return Interval(estimate, None, None)
+    tail = (1 - LEVEL) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return Interval(estimate, float(low), float(high))
+
+
+def _bootstrap(
+    runs: Sequence[Scores], scale_min: int, scale_max: int, resamples: int, seed: int
+) -> list[dict[str, np.ndarray]]:
+    """The metrics of each run under the same resamples of items; the first entry is the estimate."""
+    n = len(runs[0].gold)
+    blocks: list[list[dict[str, np.ndarray]]] = [[] for _ in runs]
+    for weights in _weights(n, resamples, seed):
+        for found, scores in zip(blocks, runs, strict=True):
+            found.append(_metric_rows(weights, scores, scale_min, scale_max))
+    return [
+        {name: np.concatenate([block[name] for block in found]) for name in LOWER_IS_BETTER}
+        for found in blocks
+    ]
+
+
+def metric_intervals(
+    scores: Scores, *, scale_min: int, scale_max: int, resamples: int = RESAMPLES, seed: int = SEED
+) -> dict[str, Interval]:
+    """The 95% bootstrap interval of every metric of one run on its items."""
+    if not len(scores.gold):
+        return {name: Interval(None, None, None) for name in LOWER_IS_BETTER}
+    (values,) = _bootstrap([scores], scale_min, scale_max, resamples, seed)
+    return {name: _interval(v[1:], v[0]) for name, v in values.items()}
+
+
+def paired_differences(
+    before: Scores,
+    after: Scores,
+    *,
+    scale_min: int,
+    scale_max: int,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> dict[str, Interval]:
+    """after − before for every metric, both judged on the same items in the same order, with the 95%
+    interval of the difference over resamples of those items (the same draws for both)."""
+    if len(before.gold) != len(after.gold):
+        raise ValueError("a paired difference needs the same items for both")
+    if not len(before.gold):
+        return {name: Interval(None, None, None) for name in LOWER_IS_BETTER}
+    old, new = _bootstrap([before, after], scale_min, scale_max, resamples, seed)
+    return {
+        name: _interval(new[name][1:] - old[name][1:], new[name][0] - old[name][0])
+        for name in LOWER_IS_BETTER
+    }
+
+
+def verdict(metric: str, difference: Interval) -> str:
+    """ "better", "worse" (the point estimate is worse), "uncertain" (not worse, but the interval crosses
+    0), "same" (no difference at all) or "unknown" (nothing to compare)."""
+    if difference.estimate is None:
+        return "unknown"
+    change = -difference.estimate if LOWER_IS_BETTER[metric] else difference.estimate
+    if change < 0:
+        return "worse"
+    if difference.low == difference.high == 0:
+        return "same"
+    if difference.crosses_zero:
+        return "uncertain"
+    return "better"
+
+
+def shown(interval: Interval, fmt: str = "{:.2f}", scale: float = 1) -> str:
+    """ "19.90 (15.20–24.80)"; "—" when there is nothing to show."""
+    if interval.estimate is None:
+        return "—"
+    text = fmt.format(interval.estimate * scale)
+    if interval.low is not None and interval.high is not None:
+        text += f" ({fmt.format(interval.low * scale)}–{fmt.format(interval.high * scale)})"
+    return text
+
+
+# From the database
+
+
+def run_split_scores(run: JudgeRun, split: str) -> dict[int, tuple[float, int | None]]:
+    """Item id → (gold, judge score or None when malformed) for the run's answered items of one split
+    that have a gold score (as judging.selectors.run_metrics counts them)."""
+    rows = run.judgments.filter(error_kind="", item__split=split).values_list("item_id", "score")
+    gold = gold_scores(Item.objects.filter(judgments__run=run, split=split))
+    return {item: (gold[item], score) for item, score in rows if item in gold}
+
+
+def scores_of(found: dict[int, tuple[float, int | None]], items: Sequence[int] | None = None) -> Scores:
+    items = sorted(found) if items is None else items
+    return Scores.of([found[i][0] for i in items], [found[i][1] for i in items])
+
+
+def paired_scores(
+    before: dict[int, tuple[float, int | None]], after: dict[int, tuple[float, int | None]]
+) -> tuple[Scores, Scores]:
+    """Both runs on the items both answered, in the same order."""
+    common = sorted(before.keys() & after.keys())
+    return scores_of(before, common), scores_of(after, common)

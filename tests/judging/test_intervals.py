@@ -1,0 +1,82 @@
+"""Bootstrap intervals of a run's metrics and of the paired difference of two versions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from judging.intervals import Scores, metric_intervals, paired_differences, shown, verdict
+from judging.metrics import judge_metrics
+
+
+def sample(n: int, *, noise: float, malformed: float, seed: int) -> tuple[list[float], list[int | None]]:
+    rng = np.random.default_rng(seed)
+    gold = rng.integers(0, 4, n).astype(float)
+    judged = np.clip(np.rint(gold + rng.normal(0, noise, n)), 0, 3).astype(int).tolist()
+    for i in np.flatnonzero(rng.random(n) < malformed):
+        judged[i] = None
+    return gold.tolist(), judged
+
+
+def test_the_estimates_are_the_metrics_module_figures_and_lie_inside_their_intervals():
+    gold, judged = sample(400, noise=0.8, malformed=0.1, seed=1)
+    metrics = judge_metrics(gold=gold, judged=judged, scale_min=0, scale_max=3)
+    intervals = metric_intervals(Scores.of(gold, judged), scale_min=0, scale_max=3)
+    for name in ("nmse", "malformed_rate", "mae", "exact", "within_one", "kappa"):
+        interval = intervals[name]
+        assert np.isclose(interval.estimate, getattr(metrics, name)), name
+        assert interval.low < interval.estimate < interval.high, name
+
+
+def test_identical_versions_differ_by_exactly_zero():
+    gold, judged = sample(300, noise=0.8, malformed=0.1, seed=2)
+    scores = Scores.of(gold, judged)
+    differences = paired_differences(scores, scores, scale_min=0, scale_max=3)
+    nmse = differences["nmse"]
+    assert (nmse.estimate, nmse.low, nmse.high) == (0.0, 0.0, 0.0)
+    assert verdict("nmse", nmse) == "same"
+
+
+def test_a_clearly_better_version_has_an_interval_that_excludes_zero():
+    gold, worse = sample(300, noise=1.2, malformed=0.2, seed=3)
+    _, better = sample(300, noise=0.3, malformed=0.0, seed=3)
+    differences = paired_differences(
+        Scores.of(gold, worse), Scores.of(gold, better), scale_min=0, scale_max=3
+    )
+    assert differences["nmse"].high < 0 and differences["malformed_rate"].high < 0
+    assert verdict("nmse", differences["nmse"]) == "better"
+    reverse = paired_differences(Scores.of(gold, better), Scores.of(gold, worse), scale_min=0, scale_max=3)
+    assert reverse["nmse"].low > 0 and verdict("nmse", reverse["nmse"]) == "worse"
+
+
+def test_a_small_change_on_few_items_is_uncertain():
+    gold, judged = sample(40, noise=0.8, malformed=0.0, seed=4)
+    changed = list(judged)
+    changed[0] = 3 if judged[0] != 3 else 0  # one item, made worse or better
+    changed[1] = gold[1]  # and one made right
+    difference = paired_differences(
+        Scores.of(gold, judged), Scores.of(gold, changed), scale_min=0, scale_max=3
+    )["nmse"]
+    assert difference.crosses_zero
+    assert verdict("nmse", difference) in ("uncertain", "worse")
+
+
+def test_the_same_input_gives_the_same_interval():
+    gold, judged = sample(200, noise=0.8, malformed=0.1, seed=5)
+    first = metric_intervals(Scores.of(gold, judged), scale_min=0, scale_max=3)
+    again = metric_intervals(Scores.of(gold, judged), scale_min=0, scale_max=3)
+    assert first == again
+
+
+def test_ten_thousand_items_are_bootstrapped_in_blocks_with_every_metric_bounded():
+    gold, judged = sample(10_000, noise=0.8, malformed=0.1, seed=6)
+    differences = paired_differences(
+        Scores.of(gold, judged), Scores.of(gold, judged[::-1]), scale_min=0, scale_max=3
+    )
+    for name, difference in differences.items():
+        assert difference.low <= difference.estimate <= difference.high, name
+
+
+def test_an_interval_reads_as_the_estimate_and_its_ends():
+    gold, judged = sample(200, noise=0.8, malformed=0.1, seed=7)
+    nmse = metric_intervals(Scores.of(gold, judged), scale_min=0, scale_max=3)["nmse"]
+    assert shown(nmse) == f"{nmse.estimate:.2f} ({nmse.low:.2f}–{nmse.high:.2f})"
