@@ -187,13 +187,14 @@ def verdict(metric: str, difference: Interval) -> str:
     return "better"
 
 
-def shown(interval: Interval, fmt: str = "{:.2f}", scale: float = 1) -> str:
-    """ "19.90 (15.20–24.80)"; "—" when there is nothing to show."""
+def shown(interval: Interval, fmt: str = "{:.2f}", scale: float = 1, between: str = "–") -> str:
+    """The estimate and its interval, "19.90 (15.20–24.80)", or "—" when there is nothing to show.
+    Signed differences read better with between=" to ": "+0.42 (-11.41 to +12.86)"."""
     if interval.estimate is None:
         return "—"
     text = fmt.format(interval.estimate * scale)
     if interval.low is not None and interval.high is not None:
-        text += f" ({fmt.format(interval.low * scale)}–{fmt.format(interval.high * scale)})"
+        text += f" ({fmt.format(interval.low * scale)}{between}{fmt.format(interval.high * scale)})"
     return text
 
 

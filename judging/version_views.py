@@ -136,6 +136,7 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the confirmation, test metrics before and after. POST: promote (or say why not)."""
     version = _version_for(pk)
     refusals: list[str] = []
+    reason = request.POST.get("reason", "") if request.method == "POST" else ""
     if request.method == "POST":
         previous = request.POST.get("previous", "")
         try:
@@ -143,9 +144,11 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
                 version=version,
                 user=request.user,
                 expected_previous_id=int(previous) if previous.isdigit() else None,
+                reason=reason,
             )
         except versions.PromotionRefused as refused:
-            refusals = refused.reasons
+            # Wanting only a reason is no refusal: the page asks for it next to the figures.
+            refusals = [] if refused.needs_reason else refused.reasons
         else:
             if log.is_rollback:
                 messages.success(request, f"Rolled back {version.target_model.name} to v{version.pk}.")
@@ -160,7 +163,11 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
     after = versions.version_test_metrics(version)
     before = versions.version_test_metrics(current) if current else None
     refusals = refusals or versions.promotion_refusals(version, after)
+    comparison = versions.promotion_comparison(version, current) if after else None
     context = {
+        "comparison": comparison,
+        "reason": reason,
+        "reason_missing": request.method == "POST" and comparison is not None and comparison.needs_reason,
         "version": version,
         "project": version.project,
         "current": current,

@@ -4,12 +4,14 @@ and every promotion audited."""
 
 from __future__ import annotations
 
+from html import escape
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from judging.models import ModelEndpoint, PromotionLog, PromptVersion
-from judging.versions import PromotionRefused, version_promote, version_test_metrics
+from judging.versions import PromotionRefused, promotion_comparison, version_promote, version_test_metrics
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +31,10 @@ def measured_pair(demo_project, eager_celery, django_capture_on_commit_callbacks
     return old, new
 
 
-def _promote(client, version, previous=None):
+def _promote(client, version, previous=None, reason=""):
     return client.post(
-        reverse("judging:version_promote", args=[version.pk]), {"previous": previous.pk if previous else ""}
+        reverse("judging:version_promote", args=[version.pk]),
+        {"previous": previous.pk if previous else "", "reason": reason},
     )
 
 
@@ -40,13 +43,13 @@ def test_a_lead_promotes_rolls_back_and_both_are_audited(client_for, lead, measu
     client = client_for(lead)
 
     assert _promote(client, old).status_code == 302
-    response = _promote(client, new, previous=old)
+    response = _promote(client, new, previous=old, reason="Reads the rubric more closely.")
     assert response.status_code == 302 and response["Location"] == reverse("judging:version", args=[new.pk])
     old.refresh_from_db(), new.refresh_from_db()
     assert (old.status, new.status) == (ARCHIVED, PRODUCTION)
 
     # Rollback is promoting the older version again.
-    assert _promote(client, old, previous=new).status_code == 302
+    assert _promote(client, old, previous=new, reason="The new wording confused users.").status_code == 302
     old.refresh_from_db(), new.refresh_from_db()
     assert (old.status, new.status) == (PRODUCTION, ARCHIVED)
     assert PromptVersion.objects.filter(project=old.project, status=PRODUCTION).count() == 1
@@ -55,6 +58,7 @@ def test_a_lead_promotes_rolls_back_and_both_are_audited(client_for, lead, measu
     assert (first.version, first.previous, first.is_rollback) == (old, None, False)
     assert (second.version, second.previous, second.is_rollback) == (new, old, False)
     assert (rollback.version, rollback.previous, rollback.is_rollback) == (old, new, True)
+    assert rollback.reason == "The new wording confused users." and first.reason == ""
     assert all(
         log.promoted_by == lead and log.target_model == old.target_model for log in (first, second, rollback)
     )
@@ -67,6 +71,7 @@ def test_a_lead_promotes_rolls_back_and_both_are_audited(client_for, lead, measu
     page = history.content.decode()
     assert page.count("data-promotion=") == 3
     assert "rollback" in page and lead.username in page
+    assert "The new wording confused users." in page
     assert f"{new_test.metrics.nmse:.2f} → {old_test.metrics.nmse:.2f}" in page
     rows = {row.version.pk: row.version.status for row in history.context["rows"]}
     assert rows[old.pk] == PRODUCTION and rows[new.pk] == ARCHIVED
@@ -158,3 +163,40 @@ def test_promotion_needs_the_csrf_token(lead, measured_pair):
     assert _promote(client, old).status_code == 403
     old.refresh_from_db()
     assert old.status != PRODUCTION
+
+
+def test_the_first_promotion_needs_no_comparison_and_says_so(client_for, lead, measured_pair):
+    old, _ = measured_pair
+    page = client_for(lead).get(reverse("judging:version_promote", args=[old.pk])).content.decode()
+    assert "No version of sim/judge-small is in production yet" in page
+    assert 'name="reason"' not in page
+
+
+def test_a_worse_version_is_refused_without_a_reason_and_promoted_with_one(client_for, lead, measured_pair):
+    old, new = measured_pair
+    version_promote(version=new, user=lead, reason="first")
+    comparison = promotion_comparison(old, new)
+    assert comparison.items == version_test_metrics(old).metrics.items
+    assert comparison.needs_reason  # old is not surely better than new
+    client = client_for(lead)
+
+    confirmation = client.get(reverse("judging:version_promote", args=[old.pk])).content.decode()
+    assert 'id="paired-differences"' in confirmation and 'name="reason"' in confirmation
+    assert "95% interval" in confirmation
+    nmse = comparison.metrics[0]
+    assert escape(nmse.shown) in confirmation and escape(nmse.in_words) in confirmation
+
+    refused = _promote(client, old, previous=new)
+    assert refused.status_code == 409
+    assert "write why you promote it anyway" in refused.content.decode()
+    old.refresh_from_db()
+    assert old.status != PRODUCTION and PromotionLog.objects.count() == 1
+    with pytest.raises(PromotionRefused, match="write the reason"):
+        version_promote(version=old, user=lead)
+
+    assert _promote(client, old, previous=new, reason="Roll back while we look at v2.").status_code == 302
+    old.refresh_from_db()
+    log = PromotionLog.objects.first()
+    assert old.status == PRODUCTION and log.version == old
+    assert log.reason == "Roll back while we look at v2."
+    assert log.metrics["paired"]["nmse"]["verdict"] == nmse.verdict
