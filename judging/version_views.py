@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from judging import charts, tokens, versions
-from judging.models import ApiToken, ModelEndpoint, PromotionLog, PromptVersion
+from judging import charts, intervals, runs, tokens, versions
+from judging.models import ApiToken, JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.version_forms import ApiTokenForm, VersionDiffForm, VersionDraftForm
 from labeling.models import SPLITS, Project
 from labeling.roles import ANNOTATOR, LEAD, REVIEWER, role_required
@@ -70,12 +70,31 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "project": version.project,
         "lineage": versions.version_lineage(version)[1:],
-        "measurements": [measurements[s] for s in SPLITS if s in measurements],
+        "measurements": [
+            (measurements[s], intervals.measured_figures(JudgeRun.objects.get(pk=measurements[s].run_id), s))
+            for s in SPLITS
+            if s in measurements
+        ],
         "refusals": versions.promotion_refusals(version, measurements.get("test")),
         "promotions": version.promotions.select_related("previous", "promoted_by"),
         "children": version.children.all(),
     }
     return render(request, "judging/version_detail.html", context)
+
+
+@role_required(LEAD)
+@require_POST
+def version_judge_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a judge run of the version on its own target model over the test split: what promotion needs."""
+    version = _version_for(pk)
+    run = runs.judge_run_start(
+        prompt_version=version,
+        endpoint=version.target_model,
+        item_set=JudgeRun.ItemSet.TEST,
+        user=request.user,
+    )
+    messages.success(request, f"Judging v{version.pk} on the test split with {version.target_model.name}.")
+    return redirect("judging:run", pk=run.pk)
 
 
 @role_required(REVIEWER)

@@ -4,13 +4,14 @@ and every promotion audited."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from judging.models import ModelEndpoint, PromotionLog, PromptVersion
+from judging.models import JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.versions import PromotionRefused, promotion_comparison, version_promote, version_test_metrics
 from tests.judging.versioning import baseline, child_of, measure
 
@@ -200,3 +201,37 @@ def test_a_worse_version_is_refused_without_a_reason_and_promoted_with_one(clien
     assert old.status == PRODUCTION and log.version == old
     assert log.reason == "Roll back while we look at v2."
     assert log.metrics["paired"]["nmse"]["verdict"] == nmse.verdict
+
+
+def test_the_version_page_judges_the_version_on_the_test_split_and_shows_intervals(
+    client_for, lead, demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    version = baseline(demo_project)
+    client = client_for(lead)
+    page = client.get(reverse("judging:version", args=[version.pk])).content.decode()
+    assert "Judge on the test split" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("judging:version_judge_test", args=[version.pk]))
+    run = JudgeRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("judging:run", args=[run.pk])
+    assert (run.prompt_version, run.endpoint, run.item_set, run.created_by) == (
+        version,
+        version.target_model,
+        "test",
+        lead,
+    )
+
+    page = client.get(reverse("judging:version", args=[version.pk])).content.decode()
+    nmse = version_test_metrics(version).metrics.nmse
+    assert re.search(rf"{nmse:.2f} \(\d+\.\d\d–\d+\.\d\d\)", page)
+    assert "95% bootstrap interval" in page
+
+
+def test_the_confirmation_of_an_unmeasured_version_offers_to_judge_it(client_for, lead, demo_project):
+    version = baseline(demo_project)
+    page = client_for(lead).get(reverse("judging:version_promote", args=[version.pk])).content.decode()
+    assert reverse("judging:version_judge_test", args=[version.pk]) in page
+    assert (
+        f"manage.py judge {demo_project.slug} --endpoint sim/judge-small --prompt-version {version.pk}"
+        in page
+    )
