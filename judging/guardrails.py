@@ -145,7 +145,7 @@ def rare_term_flags(
     for word in dict.fromkeys(words(text)):
         if (
             len(word) >= RARE_TERM_MIN_LENGTH
-            and not word.isdigit()
+            and not word[0].isdigit()  # "1950s", "21st", "100mg": figures, not names
             and 0 < training_counts.get(word, 0) <= most
             and not _is_ordinary(word, ordinary_words)
             and not _is_ordinary(word, common_words())
