@@ -11,8 +11,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from judging.models import JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
+from judging.models import JudgeRun, Judgment, ModelEndpoint, PromotionLog, PromptVersion
 from judging.versions import PromotionRefused, promotion_comparison, version_promote, version_test_metrics
+from labeling.gold import gold_scores
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db
@@ -235,3 +236,73 @@ def test_the_confirmation_of_an_unmeasured_version_offers_to_judge_it(client_for
         f"manage.py judge {demo_project.slug} --endpoint sim/judge-small --prompt-version {version.pk}"
         in page
     )
+
+
+def judged_on_test(version, score_for) -> JudgeRun:
+    """A finished test-split run of the version whose judge gives score_for(gold) on every labeled item."""
+    project = version.project
+    items = project.items.filter(split="test")
+    gold = gold_scores(items)
+    run = JudgeRun.objects.create(
+        project=project,
+        prompt_version=version,
+        endpoint=version.target_model,
+        item_set="test",
+        status=JudgeRun.Status.DONE,
+        total_items=len(gold),
+    )
+    scores = {item: score_for(n, value) for n, (item, value) in enumerate(sorted(gold.items()))}
+    Judgment.objects.bulk_create(
+        Judgment(run=run, item_id=item, score=score, malformed=score is None, cache_key=f"{run.pk}-{item}")
+        for item, score in scores.items()
+    )
+    return run
+
+
+def exact(n, gold):
+    return int(gold + 0.5)
+
+
+def far_off_and_often_malformed(n, gold):
+    return None if n % 4 == 0 else (1 if gold >= 3 else 5)
+
+
+def test_a_clearly_worse_version_is_refused_without_a_reason_and_promoted_with_one(
+    client_for, lead, demo_project
+):
+    production = baseline(demo_project)
+    worse = child_of(production, production.instructions + " Be quick.")
+    judged_on_test(production, exact)
+    judged_on_test(worse, far_off_and_often_malformed)
+    version_promote(version=production, user=lead)
+
+    comparison = promotion_comparison(worse, production)
+    assert [metric.verdict for metric in comparison.metrics] == ["worse", "worse"]
+    assert comparison.metrics[0].difference.low > 0  # the whole interval says worse
+    with pytest.raises(PromotionRefused, match="NMSE .* worse"):
+        version_promote(version=worse, user=lead, reason="  ")
+    worse.refresh_from_db()
+    assert worse.status != PRODUCTION
+
+    client = client_for(lead)
+    assert _promote(client, worse, previous=production, reason="Legal asked for it.").status_code == 302
+    log = PromotionLog.objects.first()
+    assert (log.version, log.reason) == (worse, "Legal asked for it.")
+    assert (
+        "Legal asked for it."
+        in client.get(reverse("judging:versions", args=[demo_project.slug])).content.decode()
+    )
+
+
+def test_a_clearly_better_version_is_promoted_without_a_reason(lead, demo_project):
+    production = baseline(demo_project)
+    better = child_of(production, production.instructions + " Read closely.")
+    judged_on_test(production, far_off_and_often_malformed)
+    judged_on_test(better, exact)
+    version_promote(version=production, user=lead)
+
+    comparison = promotion_comparison(better, production)
+    assert [metric.verdict for metric in comparison.metrics] == ["better", "better"]
+    assert not comparison.needs_reason
+    log = version_promote(version=better, user=lead)
+    assert log.reason == "" and log.metrics["paired"]["nmse"]["high"] < 0
