@@ -20,6 +20,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
+
+from labeling.importing import LABEL_SOURCE_GROUP
+from labeling.roles import ROLES
+
 # Six words in a row from a training item are no accident in a general instruction.
 LEAK_MIN_RUN = 6
 MAX_PROMPT_CHARS = 8000
@@ -298,11 +303,6 @@ def project_guardrails(
     """The project's guardrails: its training items are what a prompt may not copy; its other splits,
     rubric, guardrail text and score meanings are ordinary words; the people are every user but the
     label sources an import named (such as "nist")."""
-    from django.contrib.auth import get_user_model
-
-    from labeling.importing import LABEL_SOURCE_GROUP
-    from labeling.roles import ROLES
-
     if training_texts is None:
         training_texts = [
             f"{query}\n{document}"
@@ -345,6 +345,7 @@ def _scale_meanings(project) -> list[str]:
 def version_flags(
     *, project, instructions: str, parent=None, guardrails: ProjectGuardrails | None = None
 ) -> list[dict]:
-    """Every guardrail on a prompt version's whole text, whatever its origin."""
+    """Every guardrail on a prompt version's whole text (its instructions), whatever its origin. Few-shot
+    demos are examples of items by design, so copies in them are not leaks."""
     guardrails = guardrails or project_guardrails(project)
     return guardrails.prompt(instructions, base_text=parent.instructions if parent is not None else "")
