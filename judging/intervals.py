@@ -216,6 +216,12 @@ def shown_figures(found: dict[str, Interval]) -> dict[str, str]:
     return {name: shown(found[name], fmt, scale, unit=unit) for name, (fmt, scale, unit) in FIGURES.items()}
 
 
+def shown_difference(name: str, difference: Interval) -> str:
+    """A paired difference of one metric, signed: "+0.42 (-11.41 to +12.86)"."""
+    fmt, scale, unit = FIGURES[name]
+    return shown(difference, fmt.replace("{:", "{:+"), scale, between=" to ", unit=unit)
+
+
 # From the database
 
 

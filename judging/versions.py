@@ -287,8 +287,6 @@ def version_create_draft(
 ) -> PromptVersion:
     """A lead's hand-written edit of any version: a new draft for the same project and model, whose
     parent is the version it was written from."""
-    if not isinstance(demos, list):
-        raise ValidationError("Demos must be a JSON list of objects.")
     return version_create(
         project=parent.project,
         target_model=parent.target_model,
@@ -339,7 +337,7 @@ def promotion_refusals(version: PromptVersion, test: SplitMeasurement | None) ->
 
 
 # What must not get worse for a version to replace production without a written reason.
-GATED_METRICS = (("nmse", "NMSE", "{:+.2f}", 1), ("malformed_rate", "malformed rate", "{:+.1f}", 100))
+GATED_METRICS = (("nmse", "NMSE"), ("malformed_rate", "malformed rate"))
 
 
 @dataclass(frozen=True)
@@ -351,9 +349,7 @@ class GatedMetric:
 
     @property
     def shown(self) -> str:
-        fmt, scale = next((f, sc) for n, _, f, sc in GATED_METRICS if n == self.name)
-        unit = " points" if self.name == "malformed_rate" else ""
-        return intervals.shown(self.difference, fmt, scale, between=" to ") + unit
+        return intervals.shown_difference(self.name, self.difference)
 
     @property
     def in_words(self) -> str:
@@ -415,7 +411,7 @@ def promotion_comparison(
         items=len(before.gold),
         metrics=[
             GatedMetric(name, label, differences[name], intervals.verdict(name, differences[name]))
-            for name, label, _, _ in GATED_METRICS
+            for name, label in GATED_METRICS
         ],
     )
 

@@ -182,16 +182,13 @@ def _before_after(run: OptimizationRun) -> dict | None:
     differences = intervals.paired_differences(*paired, **scale)
     rows = []
     for attribute, label in ROWS:
-        fmt, times, unit = intervals.FIGURES[attribute]
         difference = differences[attribute]
         rows.append(
             {
                 "label": label,
                 "before": before[attribute],
                 "after": after[attribute],
-                "change": intervals.shown(
-                    difference, fmt.replace("{:", "{:+"), times, between=" to ", unit=unit
-                ),
+                "change": intervals.shown_difference(attribute, difference),
                 "verdict": intervals.verdict(attribute, difference),
             }
         )
