@@ -310,12 +310,10 @@ def project_guardrails(
             .values_list("query", "document")
             .iterator()
         ]
+    users = get_user_model().objects
     if user_names is None:
-        user_names = (
-            get_user_model()
-            .objects.exclude(groups__name=LABEL_SOURCE_GROUP)
-            .values_list("username", flat=True)
-        )
+        user_names = users.values_list("username", flat=True)
+    label_sources = set(users.filter(groups__name=LABEL_SOURCE_GROUP).values_list("username", flat=True))
     # The demo's accounts are named after their roles: "the reviewer" is no leak.
     reference_text = "\n".join([project.rubric, project.guardrail_text, *_scale_meanings(project), *ROLES])
     ordinary = set(words(reference_text))
@@ -329,7 +327,7 @@ def project_guardrails(
         training_counts=training_term_counts(training_texts),
         ordinary_words=frozenset(ordinary),
         reference_text=reference_text,
-        user_names=tuple(user_names),
+        user_names=tuple(name for name in user_names if name not in label_sources),
     )
 
 
