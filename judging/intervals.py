@@ -196,6 +196,8 @@ def shown(
         return "—"
     text = fmt.format(interval.estimate * scale) + unit
     if interval.low is not None and interval.high is not None:
+        if interval.low < 0:
+            between = " to "  # "-0.97–-0.15" reads as a typo
         text += f" ({fmt.format(interval.low * scale)}{between}{fmt.format(interval.high * scale)}{unit})"
     return text
 

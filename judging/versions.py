@@ -371,6 +371,10 @@ class PromotionComparison:
     metrics: list[GatedMetric]
 
     @property
+    def is_worse(self) -> bool:
+        return any(m.verdict == "worse" for m in self.metrics)
+
+    @property
     def needs_reason(self) -> bool:
         return self.items == 0 or any(m.verdict in ("worse", "uncertain", "unknown") for m in self.metrics)
 
