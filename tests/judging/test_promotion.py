@@ -267,15 +267,20 @@ def far_off_and_often_malformed(n, gold):
     return None if n % 4 == 0 else (1 if gold >= 3 else 5)
 
 
+def in_production_and_challenged(lead, project, production_scores, challenger_scores):
+    """The baseline in production and a child of it, each judged on test as the two functions say."""
+    production = baseline(project)
+    challenger = child_of(production, production.instructions + " Read closely.")
+    judged_on_test(production, production_scores)
+    judged_on_test(challenger, challenger_scores)
+    version_promote(version=production, user=lead)
+    return production, challenger
+
+
 def test_a_clearly_worse_version_is_refused_without_a_reason_and_promoted_with_one(
     client_for, lead, demo_project
 ):
-    production = baseline(demo_project)
-    worse = child_of(production, production.instructions + " Be quick.")
-    judged_on_test(production, exact)
-    judged_on_test(worse, far_off_and_often_malformed)
-    version_promote(version=production, user=lead)
-
+    production, worse = in_production_and_challenged(lead, demo_project, exact, far_off_and_often_malformed)
     comparison = promotion_comparison(worse, production)
     assert [metric.verdict for metric in comparison.metrics] == ["worse", "worse"]
     assert comparison.metrics[0].difference.low > 0  # the whole interval says worse
@@ -295,12 +300,7 @@ def test_a_clearly_worse_version_is_refused_without_a_reason_and_promoted_with_o
 
 
 def test_a_clearly_better_version_is_promoted_without_a_reason(lead, demo_project):
-    production = baseline(demo_project)
-    better = child_of(production, production.instructions + " Read closely.")
-    judged_on_test(production, far_off_and_often_malformed)
-    judged_on_test(better, exact)
-    version_promote(version=production, user=lead)
-
+    production, better = in_production_and_challenged(lead, demo_project, far_off_and_often_malformed, exact)
     comparison = promotion_comparison(better, production)
     assert [metric.verdict for metric in comparison.metrics] == ["better", "better"]
     assert not comparison.needs_reason
