@@ -20,6 +20,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
+
+from labeling.importing import LABEL_SOURCE_GROUP
+from labeling.roles import ROLES
+
 # Six words in a row from a training item are no accident in a general instruction.
 LEAK_MIN_RUN = 6
 MAX_PROMPT_CHARS = 8000
@@ -145,7 +150,7 @@ def rare_term_flags(
     for word in dict.fromkeys(words(text)):
         if (
             len(word) >= RARE_TERM_MIN_LENGTH
-            and not word.isdigit()
+            and not word[0].isdigit()  # "1950s", "21st", "100mg": figures, not names
             and 0 < training_counts.get(word, 0) <= most
             and not _is_ordinary(word, ordinary_words)
             and not _is_ordinary(word, common_words())
@@ -298,11 +303,6 @@ def project_guardrails(
     """The project's guardrails: its training items are what a prompt may not copy; its other splits,
     rubric, guardrail text and score meanings are ordinary words; the people are every user but the
     label sources an import named (such as "nist")."""
-    from django.contrib.auth import get_user_model
-
-    from labeling.importing import LABEL_SOURCE_GROUP
-    from labeling.roles import ROLES
-
     if training_texts is None:
         training_texts = [
             f"{query}\n{document}"
@@ -310,12 +310,10 @@ def project_guardrails(
             .values_list("query", "document")
             .iterator()
         ]
+    users = get_user_model().objects
     if user_names is None:
-        user_names = (
-            get_user_model()
-            .objects.exclude(groups__name=LABEL_SOURCE_GROUP)
-            .values_list("username", flat=True)
-        )
+        user_names = users.values_list("username", flat=True)
+    label_sources = set(users.filter(groups__name=LABEL_SOURCE_GROUP).values_list("username", flat=True))
     # The demo's accounts are named after their roles: "the reviewer" is no leak.
     reference_text = "\n".join([project.rubric, project.guardrail_text, *_scale_meanings(project), *ROLES])
     ordinary = set(words(reference_text))
@@ -329,7 +327,7 @@ def project_guardrails(
         training_counts=training_term_counts(training_texts),
         ordinary_words=frozenset(ordinary),
         reference_text=reference_text,
-        user_names=tuple(user_names),
+        user_names=tuple(name for name in user_names if name not in label_sources),
     )
 
 
@@ -345,6 +343,7 @@ def _scale_meanings(project) -> list[str]:
 def version_flags(
     *, project, instructions: str, parent=None, guardrails: ProjectGuardrails | None = None
 ) -> list[dict]:
-    """Every guardrail on a prompt version's whole text, whatever its origin."""
+    """Every guardrail on a prompt version's whole text (its instructions), whatever its origin. Few-shot
+    demos are examples of items by design, so copies in them are not leaks."""
     guardrails = guardrails or project_guardrails(project)
     return guardrails.prompt(instructions, base_text=parent.instructions if parent is not None else "")

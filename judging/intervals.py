@@ -187,14 +187,41 @@ def verdict(metric: str, difference: Interval) -> str:
     return "better"
 
 
-def shown(interval: Interval, fmt: str = "{:.2f}", scale: float = 1) -> str:
-    """ "19.90 (15.20–24.80)"; "—" when there is nothing to show."""
+def shown(
+    interval: Interval, fmt: str = "{:.2f}", scale: float = 1, between: str = "–", unit: str = ""
+) -> str:
+    """The estimate and its interval, "19.90 (15.20–24.80)", or "—" when there is nothing to show.
+    Signed differences read better with between=" to ": "+0.42 (-11.41 to +12.86)"."""
     if interval.estimate is None:
         return "—"
-    text = fmt.format(interval.estimate * scale)
+    text = fmt.format(interval.estimate * scale) + unit
     if interval.low is not None and interval.high is not None:
-        text += f" ({fmt.format(interval.low * scale)}–{fmt.format(interval.high * scale)})"
+        if interval.low < 0:
+            between = " to "  # "-0.97–-0.15" reads as a typo
+        text += f" ({fmt.format(interval.low * scale)}{between}{fmt.format(interval.high * scale)}{unit})"
     return text
+
+
+# How each metric is shown: format and scale (the malformed rate as a percentage).
+FIGURES = {
+    "nmse": ("{:.2f}", 1, ""),
+    "malformed_rate": ("{:.1f}", 100, "%"),
+    "mae": ("{:.2f}", 1, ""),
+    "kappa": ("{:.3f}", 1, ""),
+    "exact": ("{:.1f}", 100, "%"),
+    "within_one": ("{:.1f}", 100, "%"),
+}
+
+
+def shown_figures(found: dict[str, Interval]) -> dict[str, str]:
+    """Every metric as "19.90 (15.20–24.80)", ready for a page."""
+    return {name: shown(found[name], fmt, scale, unit=unit) for name, (fmt, scale, unit) in FIGURES.items()}
+
+
+def shown_difference(name: str, difference: Interval) -> str:
+    """A paired difference of one metric, signed: "+0.42 (-11.41 to +12.86)"."""
+    fmt, scale, unit = FIGURES[name]
+    return shown(difference, fmt.replace("{:", "{:+"), scale, between=" to ", unit=unit)
 
 
 # From the database
@@ -219,3 +246,12 @@ def paired_scores(
     """Both runs on the items both answered, in the same order."""
     common = sorted(before.keys() & after.keys())
     return scores_of(before, common), scores_of(after, common)
+
+
+def measured_figures(run: JudgeRun, split: str) -> dict[str, str]:
+    """The run's metrics on one split, each with its 95% bootstrap interval, ready for a page."""
+    project = run.project
+    found = metric_intervals(
+        scores_of(run_split_scores(run, split)), scale_min=project.scale_min, scale_max=project.scale_max
+    )
+    return shown_figures(found)

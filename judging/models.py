@@ -203,6 +203,8 @@ class PromotionLog(models.Model):
     is_rollback = models.BooleanField(default=False)
     # Test-split metrics as they stood at promotion time: {"version": {...}, "previous": {...} | None}.
     metrics = models.JSONField(default=dict)
+    # Why the lead promoted a version that was worse than production, or not surely better, on test.
+    reason = models.TextField(blank=True)
     promoted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     promoted_at = models.DateTimeField(auto_now_add=True)
 

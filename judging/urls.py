@@ -26,6 +26,7 @@ urlpatterns += [
     path("versions/<int:pk>/", version_views.version_detail, name="version"),
     path("versions/<int:pk>/edit/", version_views.version_edit, name="version_edit"),
     path("versions/<int:pk>/promote/", version_views.version_promote, name="version_promote"),
+    path("versions/<int:pk>/judge-test/", version_views.version_judge_test, name="version_judge_test"),
     path("versions/<int:pk>/program.json", version_views.version_program, name="version_program"),
     path("tokens/", version_views.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", version_views.token_revoke, name="token_revoke"),

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from judging import charts, tokens, versions
-from judging.models import ApiToken, ModelEndpoint, PromotionLog, PromptVersion
+from judging import charts, intervals, runs, tokens, versions
+from judging.models import ApiToken, JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.version_forms import ApiTokenForm, VersionDiffForm, VersionDraftForm
 from labeling.models import SPLITS, Project
 from labeling.roles import ANNOTATOR, LEAD, REVIEWER, role_required
@@ -70,12 +70,31 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "version": version,
         "project": version.project,
         "lineage": versions.version_lineage(version)[1:],
-        "measurements": [measurements[s] for s in SPLITS if s in measurements],
+        "measurements": [
+            (measurements[s], intervals.measured_figures(JudgeRun.objects.get(pk=measurements[s].run_id), s))
+            for s in SPLITS
+            if s in measurements
+        ],
         "refusals": versions.promotion_refusals(version, measurements.get("test")),
         "promotions": version.promotions.select_related("previous", "promoted_by"),
         "children": version.children.all(),
     }
     return render(request, "judging/version_detail.html", context)
+
+
+@role_required(LEAD)
+@require_POST
+def version_judge_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a judge run of the version on its own target model over the test split: what promotion needs."""
+    version = _version_for(pk)
+    run = runs.judge_run_start(
+        prompt_version=version,
+        endpoint=version.target_model,
+        item_set=JudgeRun.ItemSet.TEST,
+        user=request.user,
+    )
+    messages.success(request, f"Judging v{version.pk} on the test split with {version.target_model.name}.")
+    return redirect("judging:run", pk=run.pk)
 
 
 @role_required(REVIEWER)
@@ -153,6 +172,7 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the confirmation, test metrics before and after. POST: promote (or say why not)."""
     version = _version_for(pk)
     refusals: list[str] = []
+    reason = request.POST.get("reason", "") if request.method == "POST" else ""
     if request.method == "POST":
         previous = request.POST.get("previous", "")
         try:
@@ -160,9 +180,11 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
                 version=version,
                 user=request.user,
                 expected_previous_id=int(previous) if previous.isdigit() else None,
+                reason=reason,
             )
         except versions.PromotionRefused as refused:
-            refusals = refused.reasons
+            # Wanting only a reason is no refusal: the page asks for it next to the figures.
+            refusals = [] if refused.needs_reason else refused.reasons
         else:
             if log.is_rollback:
                 messages.success(request, f"Rolled back {version.target_model.name} to v{version.pk}.")
@@ -177,7 +199,11 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
     after = versions.version_test_metrics(version)
     before = versions.version_test_metrics(current) if current else None
     refusals = refusals or versions.promotion_refusals(version, after)
+    comparison = versions.promotion_comparison(version, current) if after else None
     context = {
+        "comparison": comparison,
+        "reason": reason,
+        "reason_missing": request.method == "POST" and comparison is not None and comparison.needs_reason,
         "version": version,
         "project": version.project,
         "current": current,

@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from judging import intervals
 from judging.models import Judgment, ModelEndpoint, PromptVersion
-from judging.selectors import run_metrics
 from judging.versions import word_diff
 from labeling.models import Project
 from labeling.roles import LEAD, REVIEWER, has_role, role_required
@@ -21,9 +21,10 @@ from optimizer.models import OptimizationRun
 from optimizer.run_forms import OptimizationRunForm
 
 ROWS = (
-    ("nmse", "NMSE (0–100)", 2),
-    ("malformed_rate", "Malformed rate", 3),
-    ("kappa", "Kappa (quadratic)", 3),
+    ("nmse", "NMSE (0–100)"),
+    ("malformed_rate", "Malformed rate"),
+    ("kappa", "Kappa (quadratic)"),
+    ("mae", "MAE"),
 )
 
 
@@ -165,27 +166,33 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "optimizer/run_detail.html", context)
 
 
-def _before_after(run: OptimizationRun) -> list[dict] | None:
+def _before_after(run: OptimizationRun) -> dict | None:
+    """Base and best on the same test items: each metric with its 95% bootstrap interval, and the paired
+    difference (best − base) with the interval of that difference."""
     if not (run.base_test_run and run.best_test_run):
         return None
-    base = run_metrics(run.base_test_run).get("test")
-    best = run_metrics(run.best_test_run).get("test")
-    if base is None or best is None:
+    base = intervals.run_split_scores(run.base_test_run, "test")
+    best = intervals.run_split_scores(run.best_test_run, "test")
+    if not base or not best:
         return None
+    scale = {"scale_min": run.project.scale_min, "scale_max": run.project.scale_max}
+    before = intervals.shown_figures(intervals.metric_intervals(intervals.scores_of(base), **scale))
+    after = intervals.shown_figures(intervals.metric_intervals(intervals.scores_of(best), **scale))
+    paired = intervals.paired_scores(base, best)
+    differences = intervals.paired_differences(*paired, **scale)
     rows = []
-    for attribute, label, digits in ROWS:
-        before, after = getattr(base, attribute), getattr(best, attribute)
+    for attribute, label in ROWS:
+        difference = differences[attribute]
         rows.append(
             {
                 "label": label,
-                "before": before,
-                "after": after,
-                "digits": digits,
-                "change": None if before is None or after is None else after - before,
+                "before": before[attribute],
+                "after": after[attribute],
+                "change": intervals.shown_difference(attribute, difference),
+                "verdict": intervals.verdict(attribute, difference),
             }
         )
-    rows.append({"label": "Items", "before": base.items, "after": best.items, "digits": 0, "change": None})
-    return rows
+    return {"rows": rows, "items": (len(base), len(best)), "paired_items": len(paired[0].gold)}
 
 
 @role_required(LEAD)

@@ -25,8 +25,13 @@ def test_a_lead_promotes_and_rolls_back_in_the_browser(
         page.click("text=Promote to production…")
         table = page.locator("#before-after")
         assert "NMSE" in table.text_content()
-        if previous is not None:
+        if previous is None:
+            assert "in production yet" in page.locator("#paired-comparison").text_content()
+        else:
             assert f"v{previous.pk}" in table.text_content()
+            assert "95% interval" in page.locator("#paired-comparison").text_content()
+            if page.locator("#id_reason").count():  # not surely better than production
+                page.fill("#id_reason", f"Reviewed v{version.pk} by hand.")
         page.click("form.card button[type=submit]")
         page.wait_for_url(f"**/versions/{version.pk}/")
         assert page.locator("[data-status]").text_content() == "production"

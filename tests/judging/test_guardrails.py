@@ -270,6 +270,12 @@ def test_a_name_an_import_gave_its_labels_is_not_a_user_name(trec, small, tmp_pa
 
     version = written(trec, small, SCALE + " Rate the way a NIST assessor would.")
     assert version.guardrail_flags == []
+    # An optimizer run passes every user name it knows: the label source is still no person.
+    guardrails = project_guardrails(trec, user_names=["nist", "carol"])
+    assert guardrails.leakage("Rate the way a NIST assessor would.") == []
+    assert guardrails.leakage("Rate the way carol would.") == [
+        {"rule": "leakage", "detail": 'names a user: "carol"'}
+    ]
 
 
 def test_a_real_user_named_in_a_prompt_is_still_flagged(trec, small, lead):

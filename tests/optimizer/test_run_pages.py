@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from judging.models import ModelEndpoint, PromptVersion
+from judging.selectors import run_metrics
 from optimizer.models import OptimizationRun
 
 
@@ -76,6 +79,29 @@ def test_a_lead_launches_a_gepa_run_and_lands_on_its_page_with_before_and_after(
     assert "Before / after on the test split" in body and "NMSE (0–100)" in body
     assert "What changed" in body  # the word diff of base → best
     assert 'data-plotly="progress-chart"' in body
+
+
+def test_the_run_page_shows_base_and_best_with_intervals_and_their_paired_difference(
+    client_for, lead, demo_project, versions, eager_celery, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(lead).post(reverse("optimizer:runs", args=[demo_project.slug]), launch_data(versions))
+    run = OptimizationRun.objects.get()
+    response = client_for(lead).get(reverse("optimizer:run", args=[run.pk]))
+    comparison = response.context["comparison"]
+    base = run_metrics(run.base_test_run)["test"]
+    nmse = comparison["rows"][0]
+    assert nmse["label"] == "NMSE (0–100)"
+    assert re.fullmatch(rf"{base.nmse:.2f} \(\d+\.\d\d–\d+\.\d\d\)", nmse["before"])
+    assert re.fullmatch(r"[+-]\d+\.\d\d \([+-]\d+\.\d\d to [+-]\d+\.\d\d\)", nmse["change"])
+    assert [row["label"] for row in comparison["rows"]] == [
+        "NMSE (0–100)",
+        "Malformed rate",
+        "Kappa (quadratic)",
+        "MAE",
+    ]
+    assert comparison["paired_items"] == base.items
+    assert "Change, paired (95% interval)" in response.content.decode()
 
 
 def test_a_refused_launch_says_why_and_starts_nothing(client_for, lead, demo_project, versions):

@@ -132,6 +132,7 @@ ROUTES: dict[str, Route] = {
     "judging:version_edit": form(LEAD, _version),
     "judging:version_new": form(LEAD, _slug),
     "judging:version_promote": form(LEAD, _version),
+    "judging:version_judge_test": action(LEAD, _version),
     "judging:version_program": page(REVIEWER, _version),
     "judging:tokens": form(ANNOTATOR, _none),
     "judging:token_revoke": action(ANNOTATOR, lambda w, p: {"pk": w.own_token(p).pk}),
