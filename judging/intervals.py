@@ -229,9 +229,12 @@ def shown_difference(name: str, difference: Interval) -> str:
 
 def run_split_scores(run: JudgeRun, split: str) -> dict[int, tuple[float, int | None]]:
     """Item id → (gold, judge score or None when malformed) for the run's answered items of one split
-    that have a gold score (as judging.selectors.run_metrics counts them)."""
-    rows = run.judgments.filter(error_kind="", item__split=split).values_list("item_id", "score")
-    gold = gold_scores(Item.objects.filter(judgments__run=run, split=split))
+    ("all": every split) that have a gold score (as judging.selectors.run_metrics counts them)."""
+    on_split = {} if split == "all" else {"split": split}
+    rows = run.judgments.filter(error_kind="", **{f"item__{k}": v for k, v in on_split.items()}).values_list(
+        "item_id", "score"
+    )
+    gold = gold_scores(Item.objects.filter(judgments__run=run, **on_split))
     return {item: (gold[item], score) for item, score in rows if item in gold}
 
 

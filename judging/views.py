@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from judging import charts, runs, selectors, services
+from judging import charts, intervals, runs, selectors, services
 from judging.amplification import run_export_lines
 from judging.forms import JudgeRunForm, ModelEndpointForm
 from judging.models import JudgeRun, ModelEndpoint
@@ -91,7 +91,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run,
         "project": run.project,
         "progress": progress,
-        "metrics": [(split, metrics[split]) for split in (*SPLITS, "all") if split in metrics],
+        "metrics": [
+            (split, metrics[split], intervals.measured_figures(run, split))
+            for split in (*SPLITS, "all")
+            if split in metrics
+        ],
         "confusion": charts.confusion_heatmap(overall.confusion, run.project.scale_min) if overall else None,
         "is_simulator": run.endpoint.is_simulator,
     }

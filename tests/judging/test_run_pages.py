@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
 
+from judging.intervals import measured_figures
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.runs import judge_run_start
+from judging.selectors import run_metrics
 from labeling.models import Item, Label
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +73,18 @@ def test_the_run_page_shows_progress_metrics_and_a_confusion_heatmap(client_for,
     assert f"{finished_run.total_items} of {finished_run.total_items} items" in page.replace(
         "</span>", ""
     ).replace("<span data-done>", "")
+
+
+def test_every_metric_on_the_run_page_carries_its_95_percent_interval(client_for, reviewer, finished_run):
+    page = client_for(reviewer).get(reverse("judging:run", args=[finished_run.pk])).content.decode()
+    row = re.search(r'<tr data-split="all".*?</tr>', page, re.DOTALL)[0]
+    nmse = run_metrics(finished_run)["all"].nmse
+    figures = measured_figures(finished_run, "all")
+    assert figures["nmse"].startswith(f"{nmse:.2f} (") and figures["nmse"] in row
+    for name in ("malformed_rate", "mae", "exact", "within_one", "kappa"):
+        assert re.fullmatch(r"-?[\d.]+%? \(-?[\d.]+%?–-?[\d.]+%?\)", figures[name]), figures[name]
+        assert figures[name] in row
+    assert "95% bootstrap interval" in page
 
 
 def test_the_progress_fragment_stops_polling_when_the_run_is_finished(client_for, reviewer, finished_run):
