@@ -120,7 +120,7 @@ def candidate_record(
     if existing is not None:
         return existing
     project = run.project
-    base_text = run.base_version.instructions if run.regime != OptimizationRun.Regime.LIBRARY else ""
+    base_text = run.base_version.instructions  # every regime, library compositions too, keeps the base text
     flags = prompt_flags(
         instructions,
         scale_min=project.scale_min,
