@@ -25,19 +25,12 @@ from optimizer.models import LibraryInstruction, OptimizationRun
 from optimizer.objective import gold_counts, split_examples, stratified_sample
 from optimizer.run_forms import OptimizationRunForm
 from optimizer.search import TolerantJudge
+from tests.optimizer import test_optimization_runs
+from tests.optimizer.test_optimization_runs import launch
+from tests.optimizer.test_run_pages import launch_data
 
 DEV_ITEMS = 675
-
-
-@pytest.fixture
-def setup(transactional_db, demo_project, eager_celery):
-    small = ModelEndpoint.objects.get(model="sim/judge-small")
-    return {
-        "project": demo_project,
-        "base": PromptVersion.objects.filter(project=demo_project, target_model=small).earliest("id"),
-        "small": small,
-        "reflector": ModelEndpoint.objects.get(model="sim/reflector"),
-    }
+setup = test_optimization_runs.setup  # the demo project, its baseline for sim/judge-small, the reflector
 
 
 @pytest.fixture
@@ -81,19 +74,6 @@ def malformed_30(monkeypatch):
     monkeypatch.setitem(JUDGE_PROFILES, "sim/judge-small", profile)
 
 
-def launch(setup, **options) -> OptimizationRun:
-    defaults = {
-        "project": setup["project"],
-        "base_version": setup["base"],
-        "target_endpoint": setup["small"],
-        "reflection_endpoint": setup["reflector"],
-        "max_metric_calls": 300,
-    }
-    run = runs.optimization_run_start(**{**defaults, **options})
-    run.refresh_from_db()
-    return run
-
-
 def library_of(project, lines) -> None:
     for position, text in enumerate(lines):
         LibraryInstruction.objects.create(project=project, text=text, position=position)
@@ -130,15 +110,7 @@ def test_the_estimate_refuses_a_budget_too_small_for_any_dev_sample_in_the_form_
 ):
     setup = large_dev
     url = reverse("optimizer:run_estimate", args=[setup["project"].slug])
-    data = {
-        "regime": "disagreement",
-        "algorithm": "gepa",
-        "base_version": setup["base"].pk,
-        "target_endpoint": setup["small"].pk,
-        "reflection_endpoint": setup["reflector"].pk,
-        "max_metric_calls": 30,
-        "seed": 0,
-    }
+    data = launch_data(setup, max_metric_calls=30)
     body = client_for(lead).get(url, data, HTTP_HX_REQUEST="true").content.decode()
     assert "A budget of 30 metric calls is too small" in body and "needs at least 60" in body
 
