@@ -24,18 +24,21 @@ class Budget:
     """Shared by every LM of a run (judge and reflection), across threads.
 
     The dollar cap is hard: before each call its cost is estimated and reserved, and a call whose
-    reservation would take spent + reserved past the cap is not made. Calls in flight on other threads
-    hold their reservations, so together they cannot cross the cap either; what is left is the
-    estimate's own error, well under one call's cost."""
+    estimate would take what is spent past the cap is not made (the run stops). Calls in flight on
+    other threads hold their reservations, so together they cannot cross the cap either; what is left
+    is the estimates' own error, well under one call's cost."""
 
-    def __init__(self, *, max_dollars: Decimal | None):
+    def __init__(self, *, max_dollars: Decimal | None, already_spent: Decimal = Decimal(0)):
         self.max_dollars = max_dollars
-        self._spent = Decimal(0)
+        self._spent = Decimal(already_spent)  # a resumed run carries what it spent before
         self._reserved = Decimal(0)
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a reservation released, or the run stopped
         self.largest_call = Decimal(0)
         self.longest_reply: dict[int, int] = {}  # output tokens of the longest reply, per endpoint
         self.stop_reason: str | None = None
+        if max_dollars is not None and self._spent >= max_dollars:
+            self.stop_reason = "dollar_cap"
 
     @property
     def spent(self) -> Decimal:
@@ -53,23 +56,32 @@ class Budget:
             self.longest_reply[endpoint_id] = max(self.longest_reply.get(endpoint_id, 0), tokens_out)
 
     def reserve(self, dollars: Decimal) -> None:
-        """Hold a call's estimated cost until it is charged, or stop the run if it does not fit."""
-        with self._lock:
-            if self.stop_reason is not None:
-                raise RunStopped(self.stop_reason)
-            if self.max_dollars is not None and self._spent + self._reserved + dollars > self.max_dollars:
-                self.stop_reason = "dollar_cap"
-                raise RunStopped(self.stop_reason)
-            self._reserved += dollars
+        """Hold a call's estimated cost until it is charged, or stop the run if it cannot fit. A call
+        that fits only once the calls in flight are charged waits for them (they may cost less than
+        their estimates) instead of ending the run early."""
+        with self._changed:
+            while True:
+                if self.stop_reason is not None:
+                    raise RunStopped(self.stop_reason)
+                if self.max_dollars is None or self._spent + self._reserved + dollars <= self.max_dollars:
+                    self._reserved += dollars
+                    return
+                if self._reserved == 0 or self._spent + dollars > self.max_dollars:
+                    self.stop_reason = "dollar_cap"
+                    self._changed.notify_all()
+                    raise RunStopped(self.stop_reason)
+                self._changed.wait()
 
     def release(self, dollars: Decimal) -> None:
-        with self._lock:
+        with self._changed:
             self._reserved -= dollars
+            self._changed.notify_all()
 
     def stop(self, reason: str) -> None:
-        with self._lock:
+        with self._changed:
             if self.stop_reason is None:
                 self.stop_reason = reason
+            self._changed.notify_all()
 
     def check(self) -> None:
         if self.stop_reason is not None:

@@ -294,8 +294,7 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
         OptimizationRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
 
     project = run.project
-    budget = Budget(max_dollars=run.max_dollars)
-    budget.charge(Decimal(run.dollars_spent))  # a resumed run carries what it already spent
+    budget = Budget(max_dollars=run.max_dollars, already_spent=Decimal(run.dollars_spent))
     trainset, valset = split_examples(project, "train"), split_examples(project, "dev")
     sample_ids = (run.estimate or {}).get("dev_sample", {}).get("item_ids")
     if sample_ids is not None:
