@@ -31,9 +31,12 @@ class TolerantJudge(Judge):
         except AdapterParseError as error:
             raw_output = error.lm_response or ""
             trace = dspy.settings.trace
-            if trace is not None:
+            if trace is not None and dspy.settings.max_trace_size > 0:
                 # GEPA's reflective dataset reads format failures from the trace: it gets this one as
                 # if GEPA had caught it, so the reflection model still sees the reply that broke the format.
+                # Bounded like dspy.Predict's own entries (the default trace is a global list).
+                if len(trace) >= dspy.settings.max_trace_size:
+                    trace.pop(0)
                 trace.append(
                     (self.judge, {"query": query, "document": document}, FailedPrediction(raw_output))
                 )

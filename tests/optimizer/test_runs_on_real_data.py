@@ -165,6 +165,25 @@ def test_a_malformed_output_is_a_prediction_without_a_score_not_an_error():
     assert prediction.score is None
 
 
+def test_gepa_still_shows_the_reflection_model_the_replies_that_broke_the_format(
+    setup, malformed_30, monkeypatch
+):
+    reflection_prompts: list[str] = []
+    original = budget_module.BudgetedLM.__call__
+
+    def spy(self, *args, **kwargs):
+        if self.model == "sim/reflector":
+            reflection_prompts.append(f"{args} {kwargs.get('messages')}")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(budget_module.BudgetedLM, "__call__", spy)
+
+    run = launch(setup, algorithm="gepa", max_metric_calls=200)
+
+    assert run.status == "done" and reflection_prompts
+    assert any("Your output failed to parse" in prompt for prompt in reflection_prompts)
+
+
 def test_mipro_on_a_model_malformed_30_percent_of_the_time_finishes_with_candidates(large_dev, malformed_30):
     # 100 dev items (a sample of 675): some 30 malformed outputs in every pass, three times DSPy's max_errors.
     run = launch(large_dev, algorithm="mipro")
