@@ -13,7 +13,11 @@ class OptimizationRunForm(forms.Form):
         choices=OptimizationRun.Algorithm.choices,
         help_text="The instruction-library regime always selects among vetted instructions.",
     )
-    base_version = forms.ModelChoiceField(queryset=PromptVersion.objects.none(), label="Base prompt version")
+    base_version = forms.ModelChoiceField(
+        queryset=PromptVersion.objects.none(),
+        label="Base prompt version",
+        help_text="Starts at the production version, else the newest clean hand-written one.",
+    )
     target_endpoint = forms.ModelChoiceField(queryset=ModelEndpoint.objects.all(), label="Target model")
     reflection_endpoint = forms.ModelChoiceField(
         queryset=ModelEndpoint.objects.all(), label="Reflection / proposal model"
