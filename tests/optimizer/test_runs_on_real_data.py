@@ -117,6 +117,10 @@ def test_the_estimate_refuses_a_budget_too_small_for_any_dev_sample_in_the_form_
     sampled = client_for(lead).get(url, {**data, "max_metric_calls": 90}, HTTP_HX_REQUEST="true")
     assert "dev sample: 30 of 675 items" in sampled.content.decode()
 
+    launched = client_for(lead).post(reverse("optimizer:runs", args=[setup["project"].slug]), data)
+    assert launched.status_code == 200 and "needs at least 60" in launched.content.decode()
+    assert not OptimizationRun.objects.exists()
+
     with pytest.raises(ValidationError, match="needs at least 60"):
         launch(setup, max_metric_calls=30)
 
