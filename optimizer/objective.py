@@ -3,6 +3,8 @@ a metric with feedback, and the vetted library lines a composition may choose fr
 
 from __future__ import annotations
 
+import random
+
 import dspy
 
 from judging.metrics import example_score
@@ -71,6 +73,7 @@ def objective_metric(*, project: Project, bullets: dict[int, str]):
                 human_rationales=gold.rationales,
                 judge_reasoning=str(getattr(pred, "reasoning", "") or ""),
                 guardrail_text=project.guardrail_text,
+                raw_output=str(getattr(pred, "raw_output", "") or ""),
             )
         return dspy.Prediction(score=score, feedback=feedback)
 
@@ -81,3 +84,49 @@ def approved_bullets(project: Project) -> dict[int, str]:
     from optimizer.selectors import approved_feedback_by_item
 
     return approved_feedback_by_item(project=project)
+
+
+# A search spends one pass over the validation set on the base, and another on every candidate worth
+# keeping: a valset of at most a third of the budget leaves GEPA room for several proposals.
+VALSET_SHARE_OF_BUDGET = 3
+MIN_DEV_SAMPLE = 20  # fewer dev items and the dev objective is noise (±0.06 from a mere rewording)
+
+
+def dev_sample_plan(*, dev_items: int, max_metric_calls: int, seed: int) -> dict:
+    """How many dev items a search of this budget evaluates: all of them if a pass fits in a third of
+    the budget, else a stratified sample that does. `needs` is the budget below which even the
+    smallest useful sample does not fit (the launch is then refused)."""
+    fits = max_metric_calls // VALSET_SHARE_OF_BUDGET
+    smallest = min(dev_items, MIN_DEV_SAMPLE)
+    plan = {
+        "size": min(dev_items, fits),
+        "of": dev_items,
+        "seed": seed,
+        "needs": smallest * VALSET_SHARE_OF_BUDGET,
+        "sampled": fits < dev_items,
+    }
+    if plan["sampled"]:
+        plan["note"] = (
+            f"dev sample: {plan['size']} of {dev_items} items, stratified by gold score (seed {seed}), "
+            f"because the budget of {max_metric_calls} calls covers one pass over at most "
+            f"{fits} items and a search needs room for proposals"
+        )
+    return plan
+
+
+def stratified_sample(examples: list[dspy.Example], *, size: int, seed: int) -> list[dspy.Example]:
+    """`size` examples, each gold score represented as in the whole (largest remainders), drawn with a
+    fixed seed; returned in item order, so the same split, size and seed give the same sample."""
+    if size >= len(examples):
+        return list(examples)
+    strata: dict[float, list[dspy.Example]] = {}
+    for example in sorted(examples, key=lambda example: example.item_id):
+        strata.setdefault(float(example.gold), []).append(example)
+    shares = {gold: size * len(members) / len(examples) for gold, members in strata.items()}
+    counts = {gold: int(share) for gold, share in shares.items()}
+    by_remainder = sorted(shares, key=lambda gold: (-(shares[gold] - counts[gold]), gold))
+    for gold in by_remainder[: size - sum(counts.values())]:
+        counts[gold] += 1
+    rng = random.Random(seed)
+    chosen = [example for gold in sorted(strata) for example in rng.sample(strata[gold], counts[gold])]
+    return sorted(chosen, key=lambda example: example.item_id)

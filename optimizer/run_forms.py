@@ -4,6 +4,7 @@ from django import forms
 
 from judging.models import ModelEndpoint, PromptVersion
 from optimizer.models import OptimizationRun
+from optimizer.runs import default_base_version
 
 
 class OptimizationRunForm(forms.Form):
@@ -12,7 +13,11 @@ class OptimizationRunForm(forms.Form):
         choices=OptimizationRun.Algorithm.choices,
         help_text="The instruction-library regime always selects among vetted instructions.",
     )
-    base_version = forms.ModelChoiceField(queryset=PromptVersion.objects.none(), label="Base prompt version")
+    base_version = forms.ModelChoiceField(
+        queryset=PromptVersion.objects.none(),
+        label="Base prompt version",
+        help_text="Starts at the production version, else the newest clean hand-written one.",
+    )
     target_endpoint = forms.ModelChoiceField(queryset=ModelEndpoint.objects.all(), label="Target model")
     reflection_endpoint = forms.ModelChoiceField(
         queryset=ModelEndpoint.objects.all(), label="Reflection / proposal model"
@@ -46,7 +51,7 @@ class OptimizationRunForm(forms.Form):
         reflectors = ModelEndpoint.objects.filter(model="sim/reflector").first()
         if reflectors and not self.is_bound:
             self.fields["reflection_endpoint"].initial = reflectors.pk
-        newest = versions.first()
-        if newest and not self.is_bound:
-            self.fields["base_version"].initial = newest.pk
-            self.fields["target_endpoint"].initial = newest.target_model_id
+        base = default_base_version(project=project)
+        if base and not self.is_bound:
+            self.fields["base_version"].initial = base.pk
+            self.fields["target_endpoint"].initial = base.target_model_id

@@ -113,6 +113,7 @@ def _estimate(form: OptimizationRunForm, project: Project) -> dict | None:
         reflection_endpoint=data["reflection_endpoint"],
         algorithm=runs.algorithm_for(data["regime"], data["algorithm"]),
         max_metric_calls=data["max_metric_calls"],
+        seed=data.get("seed") or 0,
     )
     return {**estimate, "max_dollars": data.get("max_dollars")}
 

@@ -22,7 +22,16 @@ from judging.runs import judge_run_execute, judge_run_start
 from labeling.models import Item, Project
 from optimizer.budget import Budget, RunStopped, budgeted_lm
 from optimizer.models import OptimizationRun
-from optimizer.objective import approved_bullets, gold_counts, library_lines, objective_metric, split_examples
+from optimizer.objective import (
+    VALSET_SHARE_OF_BUDGET,
+    approved_bullets,
+    dev_sample_plan,
+    gold_counts,
+    library_lines,
+    objective_metric,
+    split_examples,
+    stratified_sample,
+)
 from optimizer.recording import Heartbeat, Recorder, progress_write
 from optimizer.search import SEARCHES, SearchSpec
 
@@ -48,12 +57,15 @@ def run_estimate(
     reflection_endpoint: ModelEndpoint,
     algorithm: str,
     max_metric_calls: int,
+    seed: int = 0,
 ) -> dict:
     """Calls and dollars a run will spend at most: the search's metric calls, the reflection/proposal
     calls, and judging base and best on the test split. Token counts come from this project's past
-    judgments on the target model where there are any, else from the length of the texts."""
+    judgments on the target model where there are any, else from the length of the texts. It also
+    says how much of the dev split the budget allows (`dev_sample`), and `refused` when too little."""
     gold = gold_counts(project)
-    dev, test = gold["dev"], gold["test"]
+    plan = dev_sample_plan(dev_items=gold["dev"], max_metric_calls=max_metric_calls, seed=seed)
+    dev, test = plan["size"], gold["test"]
     if algorithm == OptimizationRun.Algorithm.GEPA:
         # An iteration: 3 train examples with the parent, one reflection, 3 with the child, and the
         # dev set when the child is better (about one time in three).
@@ -86,18 +98,42 @@ def run_estimate(
     total = dollars(target_endpoint, judge_calls, judge_in, judge_out) + dollars(
         reflection_endpoint, reflection_calls, reflect_in, reflect_out
     )
-    return {
+    estimate = {
         "judge_calls": judge_calls,
         "reflection_calls": reflection_calls,
         "dollars": float(round(total, 4)),
         "basis": basis,
+        "dev_sample": plan,
     }
+    if max_metric_calls < plan["needs"]:
+        estimate["refused"] = (
+            f"A budget of {max_metric_calls} metric calls is too small for this dev split of {gold['dev']} "
+            f"items: a search needs at least {plan['needs']} (one pass over a dev sample of "
+            f"{plan['needs'] // VALSET_SHARE_OF_BUDGET} items may take at most a third of the budget)."
+        )
+    return estimate
+
+
+def default_base_version(
+    *, project: Project, target_endpoint: ModelEndpoint | None = None
+) -> PromptVersion | None:
+    """What a run starts from unless told otherwise: the production version (for the target model when
+    one is given), else the newest hand-written version the guardrails left unflagged. Never merely the
+    newest version, which is often a leftover candidate of an earlier run."""
+    versions = PromptVersion.objects.filter(project=project).select_related("target_model")
+    if target_endpoint is not None:
+        versions = versions.filter(target_model=target_endpoint)
+    production = versions.filter(status=PromptVersion.Status.PRODUCTION).first()
+    if production is not None:
+        return production
+    hand_written = versions.filter(origin="hand-written").exclude(status=PromptVersion.Status.ARCHIVED)
+    return next((version for version in hand_written if not version.is_flagged), None)
 
 
 def optimization_run_start(
     *,
     project: Project,
-    base_version: PromptVersion,
+    base_version: PromptVersion | None = None,
     target_endpoint: ModelEndpoint,
     reflection_endpoint: ModelEndpoint,
     regime: str = OptimizationRun.Regime.DISAGREEMENT,
@@ -108,8 +144,17 @@ def optimization_run_start(
     seed: int = 0,
     user=None,
 ) -> OptimizationRun:
-    """Check the launch against the regime's rules and queue the run for a worker."""
+    """Check the launch against the regime's rules and queue the run for a worker. Without a base
+    version the run starts from `default_base_version`."""
     Regime, Algorithm = OptimizationRun.Regime, OptimizationRun.Algorithm  # noqa: N806
+    if base_version is None:
+        base_version = default_base_version(
+            project=project, target_endpoint=None if regime == Regime.CROSS_MODEL else target_endpoint
+        )
+        if base_version is None:
+            raise ValidationError(
+                {"base_version": "This project has no production or clean hand-written version."}
+            )
     errors: dict[str, str] = {}
     if base_version.project_id != project.pk:
         errors["base_version"] = "The base prompt version belongs to another project."
@@ -147,7 +192,16 @@ def optimization_run_start(
         reflection_endpoint=reflection_endpoint,
         algorithm=algorithm,
         max_metric_calls=max_metric_calls,
+        seed=seed,
     )
+    if "refused" in estimate:
+        raise ValidationError({"max_metric_calls": estimate["refused"]})
+    if estimate["dev_sample"]["sampled"]:
+        # Chosen once, at launch: a resumed GEPA run must see the very same validation set.
+        sample = stratified_sample(
+            split_examples(project, "dev"), size=estimate["dev_sample"]["size"], seed=seed
+        )
+        estimate["dev_sample"]["item_ids"] = [example.item_id for example in sample]
     with transaction.atomic():
         run = OptimizationRun.objects.create(
             project=project,
@@ -240,9 +294,12 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
         OptimizationRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
 
     project = run.project
-    budget = Budget(max_dollars=run.max_dollars)
-    budget.charge(Decimal(run.dollars_spent))  # a resumed run carries what it already spent
+    budget = Budget(max_dollars=run.max_dollars, already_spent=Decimal(run.dollars_spent))
     trainset, valset = split_examples(project, "train"), split_examples(project, "dev")
+    sample_ids = (run.estimate or {}).get("dev_sample", {}).get("item_ids")
+    if sample_ids is not None:
+        chosen = set(sample_ids)
+        valset = [example for example in valset if example.item_id in chosen]
     training_texts = [f"{example.query}\n{example.document}" for example in trainset]
     user_names = list(get_user_model().objects.values_list("username", flat=True))
     recorder = Recorder(run, budget, training_texts, user_names)

@@ -10,10 +10,46 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dspy
+from dspy.teleprompt.bootstrap_trace import FailedPrediction
+from dspy.utils.exceptions import AdapterParseError
 
 from judging.program import Judge, judge_adapter
 
 PREDICTOR = "judge"  # the name GEPA gives the judge program's one predictor
+MIPRO_FULL_EVAL_STEPS = 5  # MIPROv2's minibatch_full_eval_steps default, passed explicitly below
+
+
+class TolerantJudge(Judge):
+    """The judge as every search runs it: an output that does not parse is a prediction without a score,
+    which the objective scores as the worst case. Raised instead, it would count towards DSPy's
+    max_errors (10), and the eleventh malformed output would cancel the whole evaluation (MIPROv2,
+    library composition, dspy.Evaluate); GEPA catches it itself, but one mechanism serves all."""
+
+    def forward(self, query: str, document: str) -> dspy.Prediction:
+        try:
+            return super().forward(query=query, document=document)
+        except AdapterParseError as error:
+            raw_output = error.lm_response or ""
+            trace = dspy.settings.trace
+            if trace is not None and dspy.settings.max_trace_size > 0:
+                # GEPA's reflective dataset reads format failures from the trace: it gets this one as
+                # if GEPA had caught it, so the reflection model still sees the reply that broke the format.
+                # Bounded like dspy.Predict's own entries (the default trace is a global list).
+                if len(trace) >= dspy.settings.max_trace_size:
+                    trace.pop(0)
+                trace.append(
+                    (self.judge, {"query": query, "document": document}, FailedPrediction(raw_output))
+                )
+            return dspy.Prediction(reasoning="", score=None, raw_output=raw_output)
+
+
+def tolerant(program: Judge) -> TolerantJudge:
+    """The same judge (signature, demos, document limit), tolerant of malformed outputs."""
+    if isinstance(program, TolerantJudge):
+        return program
+    wrapped = TolerantJudge(program.judge.signature, document_max_chars=program.document_max_chars)
+    wrapped.judge.demos = list(program.judge.demos)
+    return wrapped
 
 
 @dataclass
@@ -28,7 +64,7 @@ class SearchHooks:
 
 @dataclass
 class SearchSpec:
-    program_for: Callable[[str], Judge]  # instructions -> a fresh judge program
+    program_for: Callable[[str], Judge]  # instructions -> a fresh judge program (made tolerant below)
     base_instructions: str
     trainset: list[dspy.Example]
     valset: list[dspy.Example]
@@ -43,6 +79,9 @@ class SearchSpec:
     hooks: SearchHooks = field(default_factory=SearchHooks)
     library: Sequence[str] = ()
     score_threshold: float | None = None
+
+    def program(self, instructions: str) -> TolerantJudge:
+        return tolerant(self.program_for(instructions))
 
 
 @dataclass(frozen=True)
@@ -67,6 +106,10 @@ def run_gepa(spec: SearchSpec) -> SearchResult:
             spec.hooks.on_metric_calls(event["metric_calls_used"])
 
         def on_valset_evaluated(self, event) -> None:
+            if event["iteration"] == 0:
+                # GEPA hooks its budget counter in only after the base's pass over the valset: without
+                # this the run would show 0 metric calls after spending a whole pass.
+                spec.hooks.on_metric_calls(event["num_examples_evaluated"])
             spec.hooks.on_candidate(
                 event["candidate_idx"], event["candidate"][PREDICTOR], float(event["average_score"])
             )
@@ -89,7 +132,7 @@ def run_gepa(spec: SearchSpec) -> SearchResult:
     )
     with dspy.context(lm=spec.target_lm, adapter=judge_adapter()):
         optimized = optimizer.compile(
-            spec.program_for(spec.base_instructions), trainset=spec.trainset, valset=spec.valset
+            spec.program(spec.base_instructions), trainset=spec.trainset, valset=spec.valset
         )
     return SearchResult(best_instructions=optimized.judge.signature.instructions, best_score=None)
 
@@ -109,11 +152,21 @@ def counted(metric: Callable, on_calls: Callable[[int], None]) -> Callable:
     return metric_counted
 
 
+def mipro_calls(trials: int, valset: int, minibatch_size: int) -> int:
+    """The metric calls MIPROv2 makes at most (dspy 3.4.1, mipro_optimizer_v2.py): one pass over the
+    valset for the base, then trials + full passes optuna trials, each on a minibatch, with a full pass
+    after every fifth and at the end. Without minibatches every trial is a full pass."""
+    if minibatch_size >= valset:
+        return valset * (1 + trials)
+    full_passes = trials // MIPRO_FULL_EVAL_STEPS + (1 if trials % MIPRO_FULL_EVAL_STEPS else 0)
+    return valset + (trials + full_passes) * minibatch_size + full_passes * valset
+
+
 def run_mipro(spec: SearchSpec) -> SearchResult:
     minibatch_size = min(25, len(spec.valset))
-    # Every trial scores a minibatch, and every fifth one the whole validation set.
-    per_trial = minibatch_size + len(spec.valset) / 5
-    num_trials = max(2, int((spec.max_metric_calls - len(spec.valset)) / per_trial))
+    num_trials = 2
+    while mipro_calls(num_trials + 1, len(spec.valset), minibatch_size) <= spec.max_metric_calls:
+        num_trials += 1
     metric = counted(score_only(spec.metric), spec.hooks.on_metric_calls)
     optimizer = dspy.MIPROv2(
         metric=metric,
@@ -130,12 +183,13 @@ def run_mipro(spec: SearchSpec) -> SearchResult:
     )
     with dspy.context(lm=spec.target_lm, adapter=judge_adapter()):
         compiled = optimizer.compile(
-            spec.program_for(spec.base_instructions),
+            spec.program(spec.base_instructions),
             trainset=spec.trainset,
             valset=spec.valset,
             num_trials=num_trials,
             minibatch=len(spec.valset) > minibatch_size,
             minibatch_size=minibatch_size,
+            minibatch_full_eval_steps=MIPRO_FULL_EVAL_STEPS,
         )
     seen: set[str] = set()
     for index, candidate in enumerate(getattr(compiled, "candidate_programs", []) or []):
@@ -159,45 +213,53 @@ def evaluate(spec: SearchSpec, instructions: str) -> float:
         failure_score=0.0,
     )
     with dspy.context(lm=spec.target_lm, adapter=judge_adapter()):
-        result = evaluator(spec.program_for(instructions))
+        result = evaluator(spec.program(instructions))
     return float(result.score) / 100
 
 
 def run_library(spec: SearchSpec) -> SearchResult:
-    """Greedy forward selection over vetted instructions: no free text is ever written. Each step adds the
-    library instruction that most improves the validation score, until none helps or the budget ends."""
+    """Greedy forward selection of vetted lines appended to the base prompt: no free text is ever
+    written, and the base's own text stays in every composition. The base is scored on the validation
+    set first (like every run's base); each step then adds the library line that most improves on the
+    best so far, until none helps or the budget ends. A composition no better than the base is not kept."""
     rng = random.Random(spec.seed)
     calls = 0
+
+    def scored(instructions: str) -> float:
+        nonlocal calls
+        score = evaluate(spec, instructions)
+        calls += len(spec.valset)
+        spec.hooks.on_metric_calls(calls)
+        return score
+
+    base = spec.base_instructions
+    best_score = scored(base)
+    spec.hooks.on_candidate(0, base, best_score)  # the run's base dev score
     chosen: list[str] = []
-    best_score = evaluate(spec, "")
-    calls += len(spec.valset)
-    spec.hooks.on_metric_calls(calls)
-    remaining = list(spec.library)
+    remaining = [line for line in spec.library if line.strip() and line.strip() not in base]
     rng.shuffle(remaining)  # ties go to a seeded order, not always to the first instruction
     while remaining:
-        scored = []
-        for instruction in remaining:
+        trials = []
+        for line in remaining:
             if calls + len(spec.valset) > spec.max_metric_calls or spec.hooks.should_stop():
                 break
-            trial = [*chosen, instruction]
-            scored.append((evaluate(spec, _ordered(trial, spec.library)), instruction))
-            calls += len(spec.valset)
-            spec.hooks.on_metric_calls(calls)
-        if not scored:
+            trials.append((scored(composed(base, [*chosen, line], spec.library)), line))
+        if not trials:
             break
-        score, instruction = max(scored, key=lambda pair: pair[0])
+        score, line = max(trials, key=lambda pair: pair[0])
         if score <= best_score:
             break
-        chosen.append(instruction)
-        remaining.remove(instruction)
+        chosen.append(line)
+        remaining.remove(line)
         best_score = score
-        spec.hooks.on_candidate(len(chosen), _ordered(chosen, spec.library), score)
-    return SearchResult(best_instructions=_ordered(chosen, spec.library), best_score=best_score)
+        spec.hooks.on_candidate(len(chosen), composed(base, chosen, spec.library), score)
+    return SearchResult(best_instructions=composed(base, chosen, spec.library), best_score=best_score)
 
 
-def _ordered(chosen: Sequence[str], library: Sequence[str]) -> str:
-    """The chosen instructions in the library's own order, one per line."""
-    return "\n".join(line for line in library if line in chosen)
+def composed(base: str, chosen: Sequence[str], library: Sequence[str]) -> str:
+    """The base prompt, then the chosen library lines in the library's own order, one per line."""
+    lines = [line for line in library if line in chosen]
+    return "\n".join(part for part in [base.rstrip(), *lines] if part) if lines else base
 
 
 SEARCHES = {"gepa": run_gepa, "mipro": run_mipro, "library": run_library}

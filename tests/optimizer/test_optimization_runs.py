@@ -105,7 +105,7 @@ def test_a_mipro_run_completes_and_records_its_candidates(setup):
     assert run.base_test_run is not None
 
 
-def test_a_library_run_composes_its_prompt_from_library_instructions_only(setup):
+def test_a_library_run_adds_only_active_unflagged_library_instructions_to_the_base(setup):
     project = setup["project"]
     lines = [*THEME_LINES.values(), "Prefer documents from the query's own domain."]
     for position, text in enumerate(lines):
@@ -122,10 +122,11 @@ def test_a_library_run_composes_its_prompt_from_library_instructions_only(setup)
 
     assert (run.algorithm, run.status) == ("library", "done")
     assert run.best_version is not None
-    chosen = run.best_version.instructions.splitlines()
-    assert chosen and set(chosen) <= set(lines)
+    base_lines = set(setup["base"].instructions.splitlines())
+    chosen = set(run.best_version.instructions.splitlines()) - base_lines
+    assert chosen and chosen <= set(lines)
     for candidate in run.candidates.all():
-        assert set(candidate.prompt_version.instructions.splitlines()) <= set(lines)
+        assert set(candidate.prompt_version.instructions.splitlines()) - base_lines <= set(lines)
     base, best = before_after(run)
     assert best.nmse < base.nmse
 
@@ -160,9 +161,9 @@ def test_the_dollar_budget_is_a_hard_stop(setup):
     run = launch(setup, algorithm="gepa", max_metric_calls=2000, max_dollars=Decimal("2"))
 
     assert (run.status, run.stop_reason) == ("done", "dollar_cap")
-    # Calls in flight when the cap is crossed still finish (at most one per thread), nothing after.
+    # A call that would cross the cap is not made: the run ends within one call of it.
     one_call = Decimal("0.1")  # ~ 600 tokens in and out at $100 per million
-    assert Decimal("2") <= run.dollars_spent <= Decimal("2") + 8 * one_call
+    assert Decimal("2") - 8 * one_call <= run.dollars_spent <= Decimal("2") + one_call
     assert run.metric_calls_used < 2000
     assert run.base_test_run is None  # a spent budget spends nothing more on measuring
 

@@ -19,10 +19,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("project", help="project slug")
-        parser.add_argument("--base-version", type=int, help="prompt version id (default: the newest)")
+        parser.add_argument(
+            "--base-version",
+            type=int,
+            help="prompt version id (default: production, else the newest clean hand-written one)",
+        )
         parser.add_argument("--target", help="target model endpoint name (default: the base version's model)")
         parser.add_argument("--reflection", default="sim/reflector", help="reflection/proposal endpoint name")
-        parser.add_argument("--regime", default="disagreement", choices=OptimizationRun.Regime.values)
+        parser.add_argument(
+            "--regime",
+            choices=OptimizationRun.Regime.values,
+            help="default: library with --algorithm library, else disagreement",
+        )
         parser.add_argument("--algorithm", default="gepa", choices=OptimizationRun.Algorithm.values)
         parser.add_argument("--max-metric-calls", type=int, default=300)
         parser.add_argument("--max-dollars", type=Decimal, help="hard stop, in dollars")
@@ -49,6 +57,9 @@ class Command(BaseCommand):
             f"Optimization run #{run.pk}: {run.get_algorithm_display()} on {run.target_endpoint.name}, "
             f"at most {estimate.get('judge_calls', '?')} judge calls, ~${estimate.get('dollars', 0):.4f}."
         )
+        note = (estimate.get("dev_sample") or {}).get("note")
+        if note:
+            self.stdout.write(f"  {note}.")
         while True:
             run.refresh_from_db()
             best = "—" if run.best_dev_score is None else f"{run.best_dev_score:.3f}"
@@ -74,21 +85,29 @@ class Command(BaseCommand):
         project = Project.objects.filter(slug=options["project"]).first()
         if project is None:
             raise CommandError(f"No project {options['project']!r}.")
-        versions = PromptVersion.objects.filter(project=project)
-        base = (
-            versions.filter(pk=options["base_version"]).first()
-            if options["base_version"]
-            else versions.first()
+        algorithm = options["algorithm"]
+        regime = options["regime"] or (
+            OptimizationRun.Regime.LIBRARY
+            if algorithm == OptimizationRun.Algorithm.LIBRARY
+            else OptimizationRun.Regime.DISAGREEMENT
         )
+        target = _endpoint(options["target"]) if options["target"] else None
+        if options["base_version"]:
+            base = PromptVersion.objects.filter(project=project, pk=options["base_version"]).first()
+        else:
+            base = runs.default_base_version(
+                project=project,
+                target_endpoint=None if regime == OptimizationRun.Regime.CROSS_MODEL else target,
+            )
         if base is None:
             raise CommandError("No such prompt version in this project.")
         return runs.optimization_run_start(
             project=project,
             base_version=base,
-            target_endpoint=_endpoint(options["target"]) if options["target"] else base.target_model,
+            target_endpoint=target or base.target_model,
             reflection_endpoint=_endpoint(options["reflection"]),
-            regime=options["regime"],
-            algorithm=options["algorithm"],
+            regime=regime,
+            algorithm=algorithm,
             max_metric_calls=options["max_metric_calls"],
             max_dollars=options["max_dollars"],
             score_threshold=options["score_threshold"],
