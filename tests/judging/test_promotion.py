@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import re
 from html import escape
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 
@@ -306,3 +309,26 @@ def test_a_clearly_better_version_is_promoted_without_a_reason(lead, demo_projec
     assert not comparison.needs_reason
     log = version_promote(version=better, user=lead)
     assert log.reason == "" and log.metrics["paired"]["nmse"]["high"] < 0
+
+
+def test_prompt_promote_shows_the_paired_difference_refuses_a_worse_version_and_keeps_a_given_reason(
+    lead, demo_project
+):
+    production, worse = in_production_and_challenged(lead, demo_project, exact, far_off_and_often_malformed)
+    out = StringIO()
+    with pytest.raises(CommandError, match="To promote it anyway, write the reason"):
+        call_command("prompt_promote", str(worse.pk), stdout=out)
+    assert f"Against production v{production.pk} on the same" in out.getvalue()
+    assert "worse" in out.getvalue()
+    worse.refresh_from_db()
+    assert worse.status != PRODUCTION
+
+    out = StringIO()
+    call_command(
+        "prompt_promote", str(worse.pk), "--reason", "Legal asked for it.", "--user", "carol", stdout=out
+    )
+    assert f"v{worse.pk} is now in production on {worse.target_model.name}, replacing v{production.pk}." in (
+        out.getvalue()
+    )
+    log = PromotionLog.objects.first()
+    assert (log.version, log.reason, log.promoted_by) == (worse, "Legal asked for it.", lead)
