@@ -63,7 +63,9 @@ def test_the_probe_says_no_to_a_server_that_serves_other_models():
 def test_the_demo_registers_the_local_model_as_a_free_one_at_a_time_endpoint_while_it_answers(demo_project):
     endpoint = demo_local_model_register(project=demo_project, answers=lambda: True)
 
-    assert endpoint.name == LOCAL_ENDPOINT_NAME and "local, 1.5B — for trying Flywheel offline" in endpoint.name
+    assert (
+        endpoint.name == LOCAL_ENDPOINT_NAME and "local, 1.5B — for trying Flywheel offline" in endpoint.name
+    )
     assert (endpoint.model, endpoint.api_base, endpoint.api_key_env) == (
         "openai/qwen2.5-coder-1.5b-instruct",
         "http://127.0.0.1:8191/v1",
