@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test test-quick bench lint clean
+.PHONY: install demo test test-quick local-llm bench lint clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,15 @@ demo: install
 test: install
 	$(BIN)/pytest
 
-# The quick part alone: no browser, no worker processes, no fault injection.
+# The quick part alone: no browser, no worker processes, no fault injection, no real model.
 test-quick: install
-	$(BIN)/pytest -m "not e2e and not services and not slow"
+	$(BIN)/pytest -m "not e2e and not services and not slow and not realmodel"
+
+# A real open-weight model (Qwen2.5-Coder-1.5B-Instruct on llama.cpp) on 127.0.0.1:8191 until Ctrl-C, in a
+# venv of its own (not .venv). The first run builds llama-cpp-python (minutes); later runs reuse it.
+# `make local-llm LOCAL_LLM_ARGS=--no-serve` installs and checks only.
+local-llm:
+	$(PYTHON) tools/local_llm.py $(LOCAL_LLM_ARGS)
 
 bench: install
 	@for script in bench/*.py; do [ "$$script" = bench/common.py ] && continue; echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from judging.local_model import LOCAL_ENDPOINT_NAME, LOCAL_ENDPOINT_SETTINGS, local_model_answers
 from judging.models import ModelEndpoint, PromptVersion
 from judging.versions import version_create
 from labeling import demo_data
@@ -80,6 +81,24 @@ def demo_seed(*, seed: int = 7) -> DemoSeed:
         items=project.items.count(),
         labels=Label.objects.filter(item__project=project).count(),
     )
+
+
+def demo_local_model_register(*, project: Project, answers=local_model_answers) -> ModelEndpoint | None:
+    """While `make local-llm` serves its model, register it beside the sims (with the demo's baseline
+    prompt written for it). When nothing answers, nothing changes: an endpoint registered before stays."""
+    if not answers():
+        return None
+    with transaction.atomic():
+        endpoint, _ = ModelEndpoint.objects.get_or_create(
+            name=LOCAL_ENDPOINT_NAME, defaults=LOCAL_ENDPOINT_SETTINGS
+        )
+        if not PromptVersion.objects.filter(
+            project=project, target_model=endpoint, origin="hand-written", parent=None
+        ).exists():
+            version_create(
+                project=project, target_model=endpoint, instructions=demo_data.BASELINE_JUDGE_INSTRUCTIONS
+            )
+    return endpoint
 
 
 def _seed_items_and_labels(project: Project, seed: int) -> None:

@@ -154,16 +154,29 @@ def endpoint_lm(
             async_engine=AsyncSimEngine(endpoint.model),
             **common,
         )
-    api_key = os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None
     return lm_class(
         endpoint.model,
         engine="litellm",
         api_base=endpoint.api_base or None,
-        api_key=api_key,
+        api_key=endpoint_api_key(endpoint),
         num_retries=0,
         timeout=timeout_s,
         **common,
     )
+
+
+# What a keyless self-hosted server (llama.cpp, vLLM, Ollama) is sent: it checks no key, but LiteLLM's
+# OpenAI client refuses to call without one.
+NO_KEY_PLACEHOLDER = "no-key"
+
+
+def endpoint_api_key(endpoint: ModelEndpoint) -> str | None:
+    """The key from the endpoint's named variable. An endpoint on its own server that names none gets a
+    placeholder: without it LiteLLM would fail for want of a key, or read OPENAI_API_KEY by itself and
+    send that key to the self-hosted server."""
+    if endpoint.api_key_env:
+        return os.environ.get(endpoint.api_key_env)
+    return NO_KEY_PLACEHOLDER if endpoint.api_base else None
 
 
 def key_redacted(message: str, endpoint: ModelEndpoint) -> str:

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from judging.demo import demo_accounts_ensure, demo_seed
+from judging.demo import demo_accounts_ensure, demo_local_model_register, demo_seed
+from judging.local_model import LOCAL_API_BASE
 
 
 class Command(BaseCommand):
@@ -27,12 +28,17 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         seeded = demo_seed()
         accounts = demo_accounts_ensure(path=settings.VAR_DIR / "demo_accounts.json")
+        local = demo_local_model_register(project=seeded.project)
 
         self.stdout.write(self.style.SUCCESS(f"\nFlywheel demo: http://{host}:{port}/"))
         self.stdout.write(f"Project “{seeded.project.name}”: {seeded.items} items, {seeded.labels} labels.")
         self.stdout.write("Accounts (passwords generated on first run, kept in var/demo_accounts.json):")
         for account in accounts:
             self.stdout.write(f"  {account.role:<10} {account.username:<10} {account.password}")
+        if local:
+            self.stdout.write(f"Local model endpoint: {local.name} at {local.api_base}.")
+        else:
+            self.stdout.write(f"No local model answers at {LOCAL_API_BASE} (`make local-llm` serves one).")
         self.stdout.write("Press Ctrl-C to stop the app and the worker.\n")
         if no_serve:
             return
