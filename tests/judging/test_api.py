@@ -176,7 +176,12 @@ def test_items_and_labels_import_all_or_nothing_as_a_queued_job(
     body = "".join(json.dumps(line) + "\n" for line in lines).encode()
     before = Item.objects.count()
     rejected = _queued_import(
-        client, secret, url, django_capture_on_commit_callbacks, data=body, content_type="application/x-ndjson"
+        client,
+        secret,
+        url,
+        django_capture_on_commit_callbacks,
+        data=body,
+        content_type="application/x-ndjson",
     )
     assert rejected["status"] == "failed"
     assert rejected["errors"][0]["line"] == 2
@@ -185,7 +190,12 @@ def test_items_and_labels_import_all_or_nothing_as_a_queued_job(
     lines[1]["score"] = 2
     body = "".join(json.dumps(line) + "\n" for line in lines).encode()
     job = _queued_import(
-        client, secret, url, django_capture_on_commit_callbacks, data=body, content_type="application/x-ndjson"
+        client,
+        secret,
+        url,
+        django_capture_on_commit_callbacks,
+        data=body,
+        content_type="application/x-ndjson",
     )
     assert (job["status"], job["items_imported"], job["labels_imported"]) == ("done", 2, 2)
     label = Label.objects.get(item__external_id="api-1", item__project=demo_project)
