@@ -158,7 +158,7 @@ def celery_queues(default: str) -> tuple[dict[str, str], list, dict]:
     their names (judge, optimizer, imports, beside the default queue that liveness uses), the queues a
     worker started without -Q consumes (all of them), and the routes. A default queue other than
     "celery" (tests, benchmarks) prefixes the others, keeping them apart too."""
-    from kombu import Queue
+    from kombu import Exchange, Queue
 
     prefix = "" if default == "celery" else f"{default}-"
     names = {kind: f"{prefix}{kind}" for kind in ("judge", "optimizer", "imports")}
@@ -167,7 +167,9 @@ def celery_queues(default: str) -> tuple[dict[str, str], list, dict]:
         "optimizer.tasks.*": {"queue": names["optimizer"]},
         "labeling.tasks.import_job_run_task": {"queue": names["imports"]},
     }
-    return names, [Queue(default), *(Queue(name) for name in names.values())], routes
+    # Each queue its own exchange and key: bound to the default ones, a message would reach every queue.
+    queues = [Queue(name, Exchange(name), routing_key=name) for name in (default, *names.values())]
+    return names, queues, routes
 
 
 FLYWHEEL_QUEUES, CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)
