@@ -278,3 +278,40 @@ def test_liveness_runs_from_celery_beat_on_the_default_queue():
     entry = settings.CELERY_BEAT_SCHEDULE["background-runs-liveness"]
     assert entry["task"] == "labeling.tasks.background_runs_liveness_task"
     assert entry["schedule"] + settings.BACKGROUND_STALE_AFTER_S < 60, "a dead worker's run within a minute"
+
+
+def test_each_kind_of_work_has_a_queue_of_its_own():
+    from config.celery import app
+
+    queues = {
+        task: app.amqp.router.route({}, task)["queue"]
+        for task in (
+            "judging.tasks.judge_chunk_task",
+            "judging.tasks.judge_run_dispatch_task",
+            "optimizer.tasks.optimization_run_task",
+            "labeling.tasks.import_job_run_task",
+            "labeling.tasks.background_runs_liveness_task",
+        )
+    }
+    names = {task: queue.name for task, queue in queues.items()}
+    assert names["judging.tasks.judge_chunk_task"] == names["judging.tasks.judge_run_dispatch_task"]
+    assert len(set(names.values())) == 4, names  # judge, optimizer, imports, and the default queue
+    # A queue bound to a shared exchange and key would receive every other queue's messages too.
+    assert len({(q.exchange.name, q.routing_key) for q in queues.values()}) == 4
+
+
+def test_the_demo_worker_consumes_every_queue_and_runs_the_beat():
+    from judging.management.commands import demo
+
+    with (
+        mock.patch.object(demo.subprocess, "Popen") as popen,
+        mock.patch.object(demo, "_stop_group"),
+        mock.patch.object(demo.signal, "signal"),
+    ):
+        popen.return_value.poll.return_value = 0
+        demo.Command()._serve("127.0.0.1", 8000)
+
+    worker_args = next(call.args[0] for call in popen.call_args_list if "celery" in call.args[0])
+    queues = worker_args[worker_args.index("--queues") + 1].split(",")
+    assert set(queues) == {settings.CELERY_TASK_DEFAULT_QUEUE, *settings.FLYWHEEL_QUEUES.values()}
+    assert "--beat" in worker_args
