@@ -67,10 +67,11 @@ def purge_queue() -> None:
     from config.celery import app
 
     with app.connection_for_write() as conn:
-        conn.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, durable=True)
-        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
-        if settings.CELERY_BROKER_URL.startswith("redis://"):
-            conn.default_channel.queue_delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+        for queue in (settings.CELERY_TASK_DEFAULT_QUEUE, *settings.FLYWHEEL_QUEUES.values()):
+            conn.default_channel.queue_declare(queue=queue, durable=True)
+            conn.default_channel.queue_purge(queue)
+            if settings.CELERY_BROKER_URL.startswith("redis://"):
+                conn.default_channel.queue_delete(queue)
 
 
 def start_worker(*extra: str) -> subprocess.Popen:

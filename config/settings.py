@@ -151,12 +151,51 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(BROKER_DIR)
 # A separate queue name keeps a benchmark's (or a second deployment's) tasks away from other workers.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+
+
+def celery_queues(default: str) -> tuple[dict[str, str], list, dict]:
+    """One queue per kind of work, so a six-hour optimizer run never holds up judge chunks or imports:
+    their names (judge, optimizer, imports, beside the default queue that liveness uses), the queues a
+    worker started without -Q consumes (all of them), and the routes. A default queue other than
+    "celery" (tests, benchmarks) prefixes the others, keeping them apart too."""
+    from kombu import Exchange, Queue
+
+    prefix = "" if default == "celery" else f"{default}-"
+    names = {kind: f"{prefix}{kind}" for kind in ("judge", "optimizer", "imports")}
+    routes = {
+        "judging.tasks.*": {"queue": names["judge"]},
+        "optimizer.tasks.*": {"queue": names["optimizer"]},
+        "labeling.tasks.import_job_run_task": {"queue": names["imports"]},
+    }
+    # Each queue its own exchange and key: bound to the default ones, a message would reach every queue.
+    queues = [Queue(name, Exchange(name), routing_key=name) for name in (default, *names.values())]
+    return names, queues, routes
+
+
+FLYWHEEL_QUEUES, CELERY_TASK_QUEUES, CELERY_TASK_ROUTES = celery_queues(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Liveness of background runs: a worker beats every few seconds; a running run silent for
+# BACKGROUND_STALE_AFTER_S is marked interrupted by a Celery beat task every BACKGROUND_LIVENESS_EVERY_S,
+# so a dead worker's run is interrupted within their sum (under a minute), never by a page view.
+BACKGROUND_STALE_AFTER_S = env_int("BACKGROUND_STALE_AFTER_S", 40)
+BACKGROUND_LIVENESS_EVERY_S = env_int("BACKGROUND_LIVENESS_EVERY_S", 10)
+# A judge chunk holds a lease on the items it judges, renewed every second; a dead worker's lease ends
+# after this long, and another chunk may then judge what it left.
+JUDGE_CHUNK_LEASE_S = env_int("JUDGE_CHUNK_LEASE_S", 30)
+CELERY_BEAT_SCHEDULE = {
+    "background-runs-liveness": {
+        "task": "labeling.tasks.background_runs_liveness_task",
+        "schedule": float(BACKGROUND_LIVENESS_EVERY_S),
+        "options": {"expires": float(BACKGROUND_LIVENESS_EVERY_S)},  # late checks pile up otherwise
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 LOGGING = {
     "version": 1,

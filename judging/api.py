@@ -6,7 +6,7 @@ owner's role allows. Errors are JSON: {"error": "..."}."""
 
 from __future__ import annotations
 
-import tempfile
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,9 +22,10 @@ from judging.models import ApiToken, ModelEndpoint, PromptVersion
 from judging.openapi import openapi_schema
 from judging.tokens import SCOPE_ROLES, TOKEN_PREFIX, token_authenticate
 from judging.versions import production_version, version_program_json, versions_measurements
-from labeling.importing import FIELDS, SUFFIX_FORMATS, ImportOptions, ImportRejected, items_import
-from labeling.models import Project
+from labeling.importing import FIELDS, SUFFIX_FORMATS
+from labeling.models import ImportJob, Project
 from labeling.roles import has_role
+from labeling.services import import_job_queue
 
 # Never accepted from a URL: query strings end up in access logs, browser history and proxies.
 _QUERY_TOKEN_NAMES = ("token", "access_token", "api_token", "api_key", "key", "bearer")
@@ -169,8 +171,9 @@ def metrics(request: HttpRequest, slug: str) -> JsonResponse:
 @require_POST
 @token_required(ApiToken.Scope.ITEMS_WRITE)
 def items_import_view(request: HttpRequest, slug: str) -> JsonResponse:
-    """Items (and the labels they carry) from a JSON Lines or CSV body or an uploaded file "file":
-    all of it, or nothing and every bad line named."""
+    """Items (and the labels they carry) from a JSON Lines or CSV body or an uploaded file "file", queued
+    as the same import job as the browser's upload: 202 with the job's URL, which says how it ended
+    (all of it imported, or nothing and every bad line named)."""
     project = _project(slug)
     if project is None:
         return api_error(404, f"No project {slug!r}.")
@@ -178,35 +181,42 @@ def items_import_view(request: HttpRequest, slug: str) -> JsonResponse:
         options = _import_options(request)
     except ValueError as bad:
         return api_error(400, str(bad))
-    with tempfile.TemporaryDirectory(prefix="flywheel-api-import-") as folder:
-        path = Path(folder) / "upload"
-        try:
-            fmt = _store_body(request, path)
-        except BodyTooLarge as bad:
-            return api_error(413, str(bad))
-        except ValueError as bad:
-            return api_error(400, str(bad))
-        try:
-            result = items_import(
-                project=project, path=path, options=ImportOptions(**{**options, "format": fmt})
-            )
-        except ImportRejected as rejected:
-            return api_error(
-                400,
-                str(rejected),
-                bad_lines=rejected.bad_lines,
-                errors=[{"line": e.line, "message": e.message} for e in rejected.errors],
-            )
-        except ValueError as bad:
-            return api_error(400, str(bad))
-    return JsonResponse(
-        {
-            "items_created": result.items_created,
-            "items_updated": result.items_updated,
-            "labels_imported": result.labels_imported,
-        },
-        status=201,
+    settings.UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    path = Path(settings.UPLOAD_DIR) / f"{uuid.uuid4().hex}_api"
+    try:
+        fmt, name = _store_body(request, path)
+    except ValueError as bad:  # BodyTooLarge included
+        path.unlink(missing_ok=True)
+        return api_error(413 if isinstance(bad, BodyTooLarge) else 400, str(bad))
+    job = import_job_queue(
+        project=project, user=request.user, file_name=name, path=path, options={**options, "format": fmt}
     )
+    url = request.build_absolute_uri(reverse("api:import_job", args=[project.slug, job.pk]))
+    response = JsonResponse(_job_json(request, job) | {"url": url}, status=202)
+    response["Location"] = url
+    return response
+
+
+@require_GET
+@token_required(ApiToken.Scope.ITEMS_WRITE)
+def import_job_view(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
+    """An import job's status: queued, running, done (with its counts) or failed (with its bad lines)."""
+    job = ImportJob.objects.filter(pk=job_id, project__slug=slug).first()
+    if job is None:
+        return api_error(404, f"No import job #{job_id} in project {slug!r}.")
+    return JsonResponse(_job_json(request, job))
+
+
+def _job_json(request: HttpRequest, job: ImportJob) -> dict:
+    return {
+        "job": job.pk,
+        "status": job.status,
+        "items_imported": job.items_imported,
+        "labels_imported": job.labels_imported,
+        "error": job.error,
+        "errors": job.errors,
+        "page": request.build_absolute_uri(reverse("labeling:import_job", args=[job.project.slug, job.pk])),
+    }
 
 
 def _import_options(request: HttpRequest) -> dict:
@@ -229,8 +239,9 @@ def _import_options(request: HttpRequest) -> dict:
     }
 
 
-def _store_body(request: HttpRequest, path: Path) -> str:
-    """Copy the upload (a multipart "file" or the raw body) to `path` in chunks; return its format."""
+def _store_body(request: HttpRequest, path: Path) -> tuple[str, str]:
+    """Copy the upload (a multipart "file" or the raw body) to `path` in chunks; return its format and
+    the name the job shows."""
     limit = settings.IMPORT_MAX_BYTES
     fmt = request.GET.get("format")
     content_type = request.content_type or ""
@@ -243,7 +254,7 @@ def _store_body(request: HttpRequest, path: Path) -> str:
         with path.open("wb") as out:
             for chunk in upload.chunks():
                 out.write(chunk)
-        return fmt or SUFFIX_FORMATS.get(Path(upload.name.lower()).suffix, "jsonl")
+        return fmt or SUFFIX_FORMATS.get(Path(upload.name.lower()).suffix, "jsonl"), upload.name
     written = 0
     with path.open("wb") as out:
         while chunk := request.read(_CHUNK):
@@ -253,7 +264,8 @@ def _store_body(request: HttpRequest, path: Path) -> str:
             out.write(chunk)
     if not written:
         raise ValueError("The body is empty: send JSON Lines (one item per line) or CSV.")
-    return fmt or _BODY_TYPES.get(content_type, "jsonl")
+    fmt = fmt or _BODY_TYPES.get(content_type, "jsonl")
+    return fmt, f"API upload ({fmt}, {written} bytes)"
 
 
 @login_not_required

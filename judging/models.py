@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from judging.sim.registry import REFLECTOR
+from labeling.lifecycle import BackgroundRun
 from labeling.models import Project
 
 SIM_PREFIX = "sim/"
@@ -99,7 +100,7 @@ class PromptVersion(models.Model):
         return bool(self.guardrail_flags)
 
 
-class JudgeRun(models.Model):
+class JudgeRun(BackgroundRun):
     """A prompt version × model endpoint × item set → judgments."""
 
     class ItemSet(models.TextChoices):
@@ -109,15 +110,6 @@ class JudgeRun(models.Model):
         LABELED = "labeled", "all labeled items"
         UNLABELED = "unlabeled", "unlabeled items"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        CANCELLED = "cancelled"
-        FAILED = "failed"
-
-    FINISHED_STATUSES = (Status.DONE, Status.CANCELLED, Status.FAILED)
-
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="judge_runs")
     prompt_version = models.ForeignKey(PromptVersion, on_delete=models.PROTECT, related_name="judge_runs")
     endpoint = models.ForeignKey(ModelEndpoint, on_delete=models.PROTECT, related_name="judge_runs")
@@ -125,26 +117,14 @@ class JudgeRun(models.Model):
     force_fresh = models.BooleanField(
         default=False, help_text="Call the model even where a judgment can be reused."
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    cancel_requested = models.BooleanField(default=False)
     total_items = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # The last sign that the run is looked after: a worker judging it beats every few seconds; a resume
-    # restarts the clock. A run left unfinished without one for long has lost its worker (or waits).
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"judge run #{self.pk} ({self.endpoint.name}, {self.item_set})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINISHED_STATUSES
 
 
 class Judgment(models.Model):
@@ -257,3 +237,17 @@ class EndpointLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.holder}: {self.permits} calls to {self.endpoint.name}"
+
+
+class ChunkLease(models.Model):
+    """The items one chunk of a judge run is judging right now. A second delivery of the chunk (or a
+    resume's new chunk) leaves them alone while the lease is renewed; once its worker dies the lease
+    expires and another chunk takes the items over."""
+
+    run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="chunk_leases")
+    holder = models.CharField(max_length=100, unique=True)
+    item_ids = models.JSONField(default=list)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.holder}: {len(self.item_ids)} items of judge run #{self.run_id}"

@@ -66,10 +66,11 @@ def openapi_schema() -> dict:
             },
             "/api/projects/{slug}/items": {
                 "post": {
-                    "summary": "Import items and their labels, all or nothing",
+                    "summary": "Queue an import of items and their labels, all or nothing",
                     "description": "Scope items:write. The body is JSON Lines (application/x-ndjson) or CSV "
-                    "(text/csv), or a multipart form with the field `file`. One bad line and nothing is "
-                    "kept; every bad line is named.",
+                    "(text/csv), or a multipart form with the field `file`. It is queued as an import job "
+                    "(as the browser's upload is): 202 with the job's URL (also in Location). One bad line "
+                    "and nothing is kept; the job then names every bad line.",
                     "parameters": [
                         slug,
                         {
@@ -106,14 +107,35 @@ def openapi_schema() -> dict:
                         },
                     },
                     "responses": {
-                        "201": {
-                            "description": "Imported",
+                        "202": {
+                            "description": "Queued",
                             "content": {
-                                "application/json": {"schema": {"$ref": "#/components/schemas/ImportResult"}}
+                                "application/json": {"schema": {"$ref": "#/components/schemas/ImportJob"}}
                             },
                         },
                         **{k: v for k, v in responses({}, 400, 401, 403, 404, 413).items() if k != "200"},
                     },
+                }
+            },
+            "/api/projects/{slug}/imports/{job_id}": {
+                "get": {
+                    "summary": "An import job: queued, running, done (with counts) or failed (bad lines)",
+                    "description": "Scope items:write.",
+                    "parameters": [
+                        slug,
+                        {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                    ],
+                    "responses": responses(
+                        {
+                            "description": "The job",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/ImportJob"}}
+                            },
+                        },
+                        401,
+                        403,
+                        404,
+                    ),
                 }
             },
             "/api/projects/{slug}/metrics": {
@@ -189,12 +211,26 @@ def openapi_schema() -> dict:
                         "program": {"type": "object", "description": "DSPy program state JSON"},
                     },
                 },
-                "ImportResult": {
+                "ImportJob": {
                     "type": "object",
                     "properties": {
-                        "items_created": {"type": "integer"},
-                        "items_updated": {"type": "integer"},
+                        "job": {"type": "integer"},
+                        "status": {
+                            "type": "string",
+                            "enum": ["queued", "running", "done", "failed", "cancelled", "interrupted"],
+                        },
+                        "items_imported": {"type": "integer"},
                         "labels_imported": {"type": "integer"},
+                        "error": {"type": "string"},
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {"line": {"type": "integer"}, "message": {"type": "string"}},
+                            },
+                        },
+                        "url": {"type": "string", "description": "This job in the API (on a 202)"},
+                        "page": {"type": "string", "description": "This job's page in the browser"},
                     },
                 },
                 "Metrics": {

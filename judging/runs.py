@@ -1,5 +1,6 @@
 """Judge runs: start, split into chunks any worker can take, judge with bounded concurrency, save each
-judgment as it completes, reuse earlier identical judgments, cancel, resume."""
+judgment as it completes, reuse earlier identical judgments, cancel, resume. Status changes go through
+labeling.lifecycle; a chunk leases the items it judges, so no delivery calls the model twice for one."""
 
 from __future__ import annotations
 
@@ -9,24 +10,26 @@ import socket
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from judging.models import EndpointLease, JudgeRun, Judgment, ModelEndpoint, PromptVersion
+from judging.models import ChunkLease, EndpointLease, JudgeRun, Judgment, ModelEndpoint, PromptVersion
 from judging.program import JudgeOutcome, endpoint_lm, judge_item, judge_program, judgment_cache_key
+from labeling import lifecycle
 from labeling.models import Item, Label
 
 CHUNK_SIZE = 200
 CANCEL_POLL_S = 0.5
-# A worker judging a run beats this often; an unfinished run silent for STALE_AFTER_S is called stalled.
+# A worker judging a run beats this often (more often when liveness is set tighter, as in tests).
 HEARTBEAT_S = 5.0
-STALE_AFTER_S = 60.0
-# Endpoint leases: renewed this often by a judging chunk, forgotten this long after a worker stops.
+# Endpoint and chunk leases: renewed this often by a judging chunk; an endpoint lease is forgotten this
+# long after its worker stops (a chunk lease after settings.JUDGE_CHUNK_LEASE_S).
 LEASE_RENEW_S = 1.0
 LEASE_EXPIRES_S = 30.0
 
@@ -70,9 +73,10 @@ def judge_run_start(
 def judge_run_execute(*, run: JudgeRun) -> JudgeRun:
     """Judge what is missing of the run right here, chunk by chunk, with the same code the workers run:
     for a task that is itself a worker's job (an optimization run measuring on the test split)."""
-    for chunk in _start_chunks(run):
-        if judge_chunk_process(run_id=run.pk, item_ids=chunk).cancelled:
-            break
+    if lifecycle.run_claim(JudgeRun, pk=run.pk) is not None:
+        for chunk in _chunks(run):
+            if judge_chunk_process(run_id=run.pk, item_ids=chunk).cancelled:
+                break
     judge_run_finish_if_complete(run_id=run.pk)
     run.refresh_from_db()
     return run
@@ -90,21 +94,19 @@ def pending_items(run: JudgeRun) -> QuerySet[Item]:
     return run_items(project=run.project, item_set=run.item_set).filter(~Exists(settled))
 
 
-def _start_chunks(run: JudgeRun) -> list[list[int]]:
-    """Mark the run running and split what is missing of it into chunks."""
-    now = timezone.now()
-    JudgeRun.objects.filter(pk=run.pk).update(
-        status=JudgeRun.Status.RUNNING, started_at=run.started_at or now, heartbeat_at=now
-    )
+def _chunks(run: JudgeRun) -> list[list[int]]:
+    """What is missing of the run, split into chunks."""
     ids = list(pending_items(run).values_list("id", flat=True))
     return [ids[i : i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
 
 
 def judge_run_dispatch(*, run: JudgeRun) -> list[list[int]]:
-    """Split what is missing into chunks and queue them; a run with nothing missing is finished here."""
-    if run.is_finished and run.status != JudgeRun.Status.FAILED:
+    """Take the queued run (queued → running), split what is missing into chunks and queue them; a run
+    with nothing missing is finished here. Only the delivery that takes the run dispatches it: a
+    redelivered or repeated dispatch finds it running and queues nothing."""
+    if lifecycle.run_claim(JudgeRun, pk=run.pk) is None:
         return []
-    chunks = _start_chunks(run)
+    chunks = _chunks(run)
     if not chunks:
         judge_run_finish_if_complete(run_id=run.pk)
         return []
@@ -122,36 +124,101 @@ class ChunkResult:
     cancelled: bool
 
 
+class _Chunk:
+    """One delivery of a chunk: its lease on the items it judges and what it has yet to take."""
+
+    def __init__(self, run: JudgeRun, item_ids: list[int]):
+        self.run = run
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        failed = Judgment.objects.filter(run=run, item=OuterRef("pk")).exclude(error_kind="")
+        rows = (
+            pending_items(run)
+            .filter(pk__in=item_ids)
+            .annotate(failed=Exists(failed))
+            .values_list("id", "query", "document", "failed")
+        )
+        self.items: dict[int, tuple[str, str]] = {}
+        self.retrying: set[int] = set()  # items whose judgment is a recorded error, retried here
+        for item_id, query, document, failed_before in rows:
+            self.items[item_id] = (query, document)
+            if failed_before:
+                self.retrying.add(item_id)
+        self.keys = {
+            item_id: judgment_cache_key(
+                prompt_version=run.prompt_version, endpoint=run.endpoint, query=query, document=document
+            )
+            for item_id, (query, document) in self.items.items()
+        }
+        self.waiting: set[int] = set(self.items)  # neither judged nor leased by this chunk yet
+        self.reused = 0
+
+    def take(self) -> list[tuple[int, str, str]]:
+        """Lease what of `waiting` is unsettled and held by no live chunk; reuse what can be reused; the
+        rest is this chunk's to judge. Items another live chunk holds keep waiting (for that chunk to
+        settle them, or for its lease to expire when its worker dies)."""
+        if not self.waiting:
+            return []
+        taken, self.waiting = item_leases_take(run=self.run, holder=self.holder, item_ids=self.waiting)
+        if taken and not self.run.force_fresh:
+            reused = _reuse_judgments(
+                self.run, {item_id: self.keys[item_id] for item_id in taken}, retrying=self.retrying
+            )
+            self.reused += len(reused)
+            taken -= reused
+        return [(item_id, *self.items[item_id]) for item_id in sorted(taken)]
+
+    def renew(self) -> None:
+        ChunkLease.objects.filter(holder=self.holder).update(expires_at=_chunk_lease_expiry())
+
+    def release(self) -> None:
+        ChunkLease.objects.filter(holder=self.holder).delete()
+
+
+def _chunk_lease_expiry():
+    return timezone.now() + timedelta(seconds=settings.JUDGE_CHUNK_LEASE_S)
+
+
+def item_leases_take(*, run: JudgeRun, holder: str, item_ids: set[int]) -> tuple[set[int], set[int]]:
+    """The items of `item_ids` this holder now leases (those with no settled judgment that no live chunk
+    of the run holds), and those another live chunk holds. The run's row is locked meanwhile, so two
+    chunks never lease the same item."""
+    now = timezone.now()
+    with transaction.atomic():
+        list(JudgeRun.objects.select_for_update().filter(pk=run.pk).values_list("pk"))
+        ChunkLease.objects.filter(run=run, expires_at__lt=now).delete()
+        held = set()
+        mine: set[int] = set()
+        for lease_holder, ids in ChunkLease.objects.filter(run=run).values_list("holder", "item_ids"):
+            (mine if lease_holder == holder else held).update(ids)
+        unsettled = set(pending_items(run).filter(pk__in=item_ids).values_list("id", flat=True))
+        free = unsettled - held - mine
+        if free:
+            ChunkLease.objects.update_or_create(
+                holder=holder,
+                defaults={"run": run, "item_ids": sorted(mine | free), "expires_at": _chunk_lease_expiry()},
+            )
+    return free, unsettled & held - mine
+
+
 def judge_chunk_process(*, run_id: int, item_ids: list[int]) -> ChunkResult:
+    """Judge the chunk's items that are still missing. Safe to deliver twice, or while a resume's chunks
+    run: what another live chunk holds is left to it, what is settled is never called again."""
     run = JudgeRun.objects.select_related("project", "prompt_version", "endpoint").get(pk=run_id)
-    if run.cancel_requested or run.status in (JudgeRun.Status.CANCELLED, JudgeRun.Status.DONE):
+    if run.cancel_requested or run.is_finished:
         return ChunkResult(0, 0, cancelled=run.cancel_requested)
     _beat(run.pk)
-    items = list(pending_items(run).filter(pk__in=item_ids).values_list("id", "query", "document"))
-    keys = {
-        item_id: judgment_cache_key(
-            prompt_version=run.prompt_version, endpoint=run.endpoint, query=query, document=document
-        )
-        for item_id, query, document in items
-    }
-    reused = 0 if run.force_fresh else _reuse_judgments(run, keys)
-    judged_meanwhile = _settled_ids(run, keys)  # reused just now, or by another worker since the query
-    todo = [
-        (item_id, query, document) for item_id, query, document in items if item_id not in judged_meanwhile
-    ]
-    judged, cancelled = _judge_concurrently(run, todo, keys)
+    chunk = _Chunk(run, item_ids)
+    try:
+        judged, cancelled = _judge_concurrently(run, chunk)
+    finally:
+        chunk.release()
     judge_run_finish_if_complete(run_id=run.pk)
-    return ChunkResult(judged=judged, reused=reused, cancelled=cancelled)
+    return ChunkResult(judged=judged, reused=chunk.reused, cancelled=cancelled)
 
 
-def _settled_ids(run: JudgeRun, keys: dict[int, str]) -> set[int]:
-    return set(
-        Judgment.objects.filter(run=run, item_id__in=keys, error_kind="").values_list("item_id", flat=True)
-    )
-
-
-def _reuse_judgments(run: JudgeRun, keys: dict[int, str]) -> int:
-    """Copy the latest identical judgment (same prompt, model settings, item content) from another run."""
+def _reuse_judgments(run: JudgeRun, keys: dict[int, str], *, retrying: set[int]) -> set[int]:
+    """Copy the latest identical judgment (same prompt, model settings, item content) from another run;
+    the items that got one."""
     donors: dict[str, Judgment] = {}
     for donor in (
         Judgment.objects.filter(cache_key__in=set(keys.values()), error_kind="")
@@ -180,18 +247,19 @@ def _reuse_judgments(run: JudgeRun, keys: dict[int, str]) -> int:
         for item_id, key in keys.items()
         if (donor := donors.get(key)) is not None
     }
-    _save_judgments(run, copies)
-    return len(copies)
+    _save_judgments(run, copies, retrying=retrying)
+    return set(copies)
 
 
-def _judge_concurrently(
-    run: JudgeRun, todo: list[tuple[int, str, str]], keys: dict[int, str]
-) -> tuple[int, bool]:
+def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
     """At most endpoint.concurrency calls in flight, counting every worker's (endpoint leases); each
     judgment is saved the moment it completes, by this thread (one database connection), and
-    cancellation stops new calls within CANCEL_POLL_S."""
-    if not todo:
+    cancellation stops new calls within CANCEL_POLL_S. Items other chunks hold are taken over, every
+    LEASE_RENEW_S, once their lease expires."""
+    todo = chunk.take()
+    if not todo and not chunk.waiting:
         return 0, False
+    keys = chunk.keys
     program = judge_program(project=run.project, prompt_version=run.prompt_version)
     lm = endpoint_lm(run.endpoint)
     state = {"cancelled": False}
@@ -211,12 +279,16 @@ def _judge_concurrently(
     saved = limit = 0
     last_poll = last_beat = time.monotonic()
     last_lease = -math.inf
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-    with ThreadPoolExecutor(max_workers=max(1, min(run.endpoint.concurrency, len(todo)))) as pool:
+    holder = chunk.holder
+    beat_every = min(HEARTBEAT_S, lifecycle.heartbeat_every())
+    with ThreadPoolExecutor(max_workers=max(1, min(run.endpoint.concurrency, len(chunk.items)))) as pool:
         try:
-            while queue or in_flight:
+            while queue or in_flight or (chunk.waiting and not state["cancelled"]):
                 if time.monotonic() - last_lease >= LEASE_RENEW_S:
                     last_lease = time.monotonic()
+                    chunk.renew()
+                    if chunk.waiting and not state["cancelled"]:
+                        queue[:0] = reversed(chunk.take())
                     limit = endpoint_lease_renew(
                         endpoint=run.endpoint,
                         holder=holder,
@@ -230,7 +302,9 @@ def _judge_concurrently(
                     done, _ = wait(in_flight, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
                     finished = {in_flight.pop(future): future.result() for future in done}
                     _save_judgments(
-                        run, {item_id: _outcome_fields(keys[item_id], o) for item_id, o in finished.items()}
+                        run,
+                        {item_id: _outcome_fields(keys[item_id], o) for item_id, o in finished.items()},
+                        retrying=chunk.retrying,
                     )
                     saved += len(finished)
                 elif state["cancelled"]:
@@ -240,7 +314,7 @@ def _judge_concurrently(
                 if time.monotonic() - last_poll >= CANCEL_POLL_S:
                     last_poll = time.monotonic()
                     state["cancelled"] = JudgeRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
-                if time.monotonic() - last_beat >= HEARTBEAT_S:
+                if time.monotonic() - last_beat >= beat_every:
                     last_beat = time.monotonic()
                     _beat(run.pk)
         finally:
@@ -277,17 +351,20 @@ def endpoint_lease_renew(*, endpoint: ModelEndpoint, holder: str, want: int, in_
 
 
 def _beat(run_id: int) -> None:
-    JudgeRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+    """A chunk at work is the proof of a live worker: it beats, and takes back a run that liveness
+    marked interrupted meanwhile (a slow database, a chunk the broker delivered late)."""
+    if not lifecycle.run_beat(JudgeRun, pk=run_id):
+        lifecycle.run_revive(JudgeRun, pk=run_id)
 
 
 def judge_run_stalled_for(run: JudgeRun) -> float | None:
-    """Seconds since anything looked after this unfinished run, once that exceeds STALE_AFTER_S: its
-    worker died (or every worker is busy elsewhere). None while the run is finished or alive."""
-    if run.is_finished:
+    """Seconds since anything looked after this active run, once that exceeds the liveness limit: its
+    worker died (the liveness task marks it interrupted shortly) or every worker is busy elsewhere."""
+    if not run.is_active:
         return None
     last = max(t for t in (run.created_at, run.started_at, run.heartbeat_at) if t is not None)
     silent = (timezone.now() - last).total_seconds()
-    return silent if silent > STALE_AFTER_S else None
+    return silent if silent > settings.BACKGROUND_STALE_AFTER_S else None
 
 
 def _outcome_fields(key: str, outcome: JudgeOutcome, *, reused_from_id: int | None = None) -> dict:
@@ -309,59 +386,64 @@ def _outcome_fields(key: str, outcome: JudgeOutcome, *, reused_from_id: int | No
     }
 
 
-SAVED_FIELDS = [*(field.name for field in fields(JudgeOutcome)), "cache_key", "reused_from"]
-
-
-def _save_judgments(run: JudgeRun, rows: dict[int, dict]) -> None:
-    """One statement for all the judgments at hand: new items are inserted, an item already judged (a
-    recorded error being retried) is overwritten in place, so (run, item) stays unique."""
-    if rows:
+def _save_judgments(run: JudgeRun, rows: dict[int, dict], *, retrying: set[int]) -> None:
+    """New items are inserted in one statement; an item in `retrying` (its judgment was a recorded
+    error) is upgraded in place when the retry settled it. A settled judgment is never replaced (by an
+    error, or by a second answer), and (run, item) stays unique."""
+    if not rows:
+        return
+    with transaction.atomic():
         Judgment.objects.bulk_create(
             [Judgment(run=run, item_id=item_id, **fields) for item_id, fields in rows.items()],
-            update_conflicts=True,
-            unique_fields=["run", "item"],
-            update_fields=SAVED_FIELDS,
+            ignore_conflicts=True,
         )
+        for item_id in retrying.intersection(rows):
+            if not rows[item_id]["error_kind"]:
+                Judgment.objects.filter(run=run, item_id=item_id).exclude(error_kind="").update(
+                    **rows[item_id]
+                )
 
 
 def judge_run_finish_if_complete(*, run_id: int) -> bool:
-    """Mark the run done once every item of its set has a judgment (an error counts: resume retries it)."""
+    """End the run once every item of its set has an outcome: done when all are settled, failed (with
+    the count of errors, which a resume retries) when some calls failed for good; cancelled when asked."""
     run = JudgeRun.objects.select_related("project").get(pk=run_id)
     if run.is_finished:
         return True
-    judged = Judgment.objects.filter(run=run, item=OuterRef("pk"))
-    missing = run_items(project=run.project, item_set=run.item_set).filter(~Exists(judged)).exists()
     if run.cancel_requested:
-        status = JudgeRun.Status.CANCELLED
-    elif not missing:
-        status = JudgeRun.Status.DONE
-    else:
+        return lifecycle.run_finish(JudgeRun, pk=run.pk, status=JudgeRun.Status.CANCELLED)
+    judged = Judgment.objects.filter(run=run, item=OuterRef("pk"))
+    if run_items(project=run.project, item_set=run.item_set).filter(~Exists(judged)).exists():
         return False
-    updated = (
-        JudgeRun.objects.filter(pk=run.pk)
-        .exclude(status__in=[status])
-        .update(status=status, finished_at=timezone.now())
+    error = judge_run_error_summary(run)
+    status = JudgeRun.Status.FAILED if error else JudgeRun.Status.DONE
+    return lifecycle.run_finish(JudgeRun, pk=run.pk, status=status, error=error)
+
+
+def judge_run_error_summary(run: JudgeRun) -> str:
+    """What failed for good, in words; empty when every item has an answer."""
+    by_kind = dict(
+        run.judgments.exclude(error_kind="").values_list("error_kind").annotate(n=Count("id")).order_by()
     )
-    return bool(updated)
+    if not by_kind:
+        return ""
+    kinds = ", ".join(f"{Judgment.ErrorKind(kind).label}: {n}" for kind, n in sorted(by_kind.items()))
+    return (
+        f"{sum(by_kind.values())} of {run.total_items} items could not be judged ({kinds}); "
+        "resume retries only those."
+    )
 
 
-def judge_run_cancel(*, run: JudgeRun) -> None:
-    JudgeRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    if run.status == JudgeRun.Status.QUEUED:
-        JudgeRun.objects.filter(pk=run.pk).update(
-            status=JudgeRun.Status.CANCELLED, finished_at=timezone.now()
-        )
+def judge_run_cancel(*, run: JudgeRun) -> str:
+    """Stop the run whether or not its worker is alive (see lifecycle.run_cancel); the new status."""
+    return lifecycle.run_cancel(JudgeRun, pk=run.pk)
 
 
-def judge_run_resume(*, run: JudgeRun) -> JudgeRun:
-    """Fill only what is missing (and retry recorded errors); nothing is judged twice."""
+def judge_run_resume(*, run: JudgeRun, include_cancelled: bool = False) -> JudgeRun:
+    """Fill only what is missing (and retry recorded errors) of an interrupted or failed run (or a
+    cancelled one, when asked); nothing is judged twice. Refused (TransitionRefused) otherwise."""
     with transaction.atomic():
-        JudgeRun.objects.filter(pk=run.pk).update(
-            status=JudgeRun.Status.QUEUED,
-            cancel_requested=False,
-            finished_at=None,
-            heartbeat_at=timezone.now(),
-        )
+        lifecycle.run_resume(JudgeRun, pk=run.pk, include_cancelled=include_cancelled)
         _enqueue_dispatch(run)
     run.refresh_from_db()
     return run

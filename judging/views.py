@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -13,6 +14,7 @@ from judging.forms import JudgeRunForm, ModelEndpointForm
 from judging.models import JudgeRun, ModelEndpoint
 from judging.sim import SIM_MODELS
 from labeling.gold import item_gold
+from labeling.lifecycle import TransitionRefused, refused_response
 from labeling.models import SPLITS, Project
 from labeling.roles import LEAD, REVIEWER, require_role, role_required
 
@@ -80,7 +82,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     progress = selectors.run_progress(run)
     if request.htmx and request.GET.get("part") == "progress":
         response = render(request, "judging/run_detail.html#progress", {"run": run, "progress": progress})
-        if run.is_finished:
+        if not run.is_active:
             # One last swap, then the full page reloads to show the metrics of the finished run.
             response.status_code = HttpResponseStopPolling.status_code
             response["HX-Refresh"] = "true"
@@ -106,8 +108,14 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_for(pk)
-    runs.judge_run_cancel(run=run)
-    messages.info(request, "Cancelling: calls in flight finish, no new ones start.")
+    try:
+        status = runs.judge_run_cancel(run=run)
+    except TransitionRefused as refused:
+        return refused_response(request, refused, back_url=reverse("judging:run", args=[run.pk]))
+    if status == JudgeRun.Status.CANCELLED:
+        messages.info(request, "Cancelled.")
+    else:
+        messages.info(request, "Cancelling: calls in flight finish, no new ones start.")
     return redirect("judging:run", pk=run.pk)
 
 
@@ -115,7 +123,10 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_for(pk)
-    runs.judge_run_resume(run=run)
+    try:
+        runs.judge_run_resume(run=run, include_cancelled=request.POST.get("include_cancelled") == "1")
+    except TransitionRefused as refused:
+        return refused_response(request, refused, back_url=reverse("judging:run", args=[run.pk]))
     messages.info(request, "Resumed: only items without a judgment (or with an error) are judged.")
     return redirect("judging:run", pk=run.pk)
 

@@ -10,6 +10,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from labeling.lifecycle import BackgroundRun
+
 SPLITS = ("train", "dev", "test")
 
 
@@ -203,33 +205,21 @@ class Skip(models.Model):
         return f"{self.annotator} skipped item {self.item_id}"
 
 
-class ImportJob(models.Model):
-    """One upload from the browser, imported in the background by a worker."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
+class ImportJob(BackgroundRun):
+    """One upload (from the browser or the API), imported in the background by a worker."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     file_name = models.CharField(max_length=255)
     stored_path = models.CharField(max_length=500)
     options = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     items_imported = models.PositiveIntegerField(default=0)
     labels_imported = models.PositiveIntegerField(default=0)
+    # The file's own problems, line by line ([{"line": 3, "message": "…"}]); `error` is the job's.
     errors = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"import of {self.file_name} into {self.project} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)

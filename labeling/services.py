@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from labeling import selectors
+from labeling import lifecycle, selectors
 from labeling.importing import ImportOptions, ImportRejected, items_import
 from labeling.models import ImportJob, Item, Label, LabelRevision, Project, Reservation, Skip
 
@@ -26,12 +26,18 @@ def import_job_create(*, project: Project, user, upload, options: dict) -> Impor
     with stored.open("wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
+    return import_job_queue(project=project, user=user, file_name=upload.name, path=stored, options=options)
+
+
+def import_job_queue(*, project: Project, user, file_name: str, path: Path, options: dict) -> ImportJob:
+    """A job for a file already stored under UPLOAD_DIR (the worker deletes it), queued for a worker:
+    the browser's upload and the API's body alike."""
     with transaction.atomic():
         job = ImportJob.objects.create(
             project=project,
             created_by=user,
-            file_name=upload.name[:255],
-            stored_path=str(stored),
+            file_name=file_name[:255],
+            stored_path=str(path),
             options=options,
         )
         from labeling.tasks import import_job_run_task
@@ -41,10 +47,12 @@ def import_job_create(*, project: Project, user, upload, options: dict) -> Impor
 
 
 def import_job_run(*, job: ImportJob) -> ImportJob:
-    """Run one queued import. All or nothing: a rejected file leaves the project as it was."""
-    if job.is_finished:
-        return job  # a redelivered message after the job already ended
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    """Run one queued import. All or nothing: a rejected file leaves the project as it was. Only the
+    delivery that takes the queued job runs it; a redelivered message finds it taken and does nothing."""
+    attempt = lifecycle.run_claim(ImportJob, pk=job.pk)
+    if attempt is None:
+        job.refresh_from_db()
+        return job
     raw = job.options
     options = ImportOptions(
         format=raw.get("format"),
@@ -53,23 +61,35 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         labels_as=raw.get("labels_as"),
         scale_labels=raw.get("scale_labels"),
     )
+    status, errors, error = ImportJob.Status.DONE, [], ""
+    items_imported = labels_imported = 0
     try:
-        result = items_import(project=job.project, path=Path(job.stored_path), options=options)
+        with lifecycle.HeartbeatThread(ImportJob, job.pk, attempt, lifecycle.heartbeat_every()):
+            result = items_import(project=job.project, path=Path(job.stored_path), options=options)
     except ImportRejected as rejected:
-        job.status = ImportJob.Status.FAILED
-        job.errors = [{"line": e.line, "message": e.message} for e in rejected.errors]
+        status = ImportJob.Status.FAILED
+        errors = [{"line": e.line, "message": e.message} for e in rejected.errors]
         if rejected.bad_lines > len(rejected.errors):
-            job.errors.append({"line": None, "message": f"{rejected.bad_lines} bad lines in all."})
+            errors.append({"line": None, "message": f"{rejected.bad_lines} bad lines in all."})
+        error = str(rejected)
     except ValueError as bad_options:  # options that make no sense for this project, e.g. an unknown field
-        job.status = ImportJob.Status.FAILED
-        job.errors = [{"line": None, "message": str(bad_options)}]
+        status, error = ImportJob.Status.FAILED, str(bad_options)
+        errors = [{"line": None, "message": error}]
     else:
-        job.status = ImportJob.Status.DONE
-        job.items_imported = result.items_created + result.items_updated
-        job.labels_imported = result.labels_imported
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "errors", "items_imported", "labels_imported", "finished_at"])
+        items_imported = result.items_created + result.items_updated
+        labels_imported = result.labels_imported
+    lifecycle.run_finish(
+        ImportJob,
+        pk=job.pk,
+        status=status,
+        error=error,
+        attempt=attempt,
+        errors=errors,
+        items_imported=items_imported,
+        labels_imported=labels_imported,
+    )
     Path(job.stored_path).unlink(missing_ok=True)
+    job.refresh_from_db()
     return job
 
 

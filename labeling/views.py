@@ -85,7 +85,7 @@ def import_job(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("project"), pk=job_id, project__slug=slug)
     if request.htmx:
         response = render(request, "labeling/import_job.html#status", {"job": job})
-        if job.is_finished:
+        if not job.is_active:
             response.status_code = HttpResponseStopPolling.status_code
         return response
     return render(request, "labeling/import_job.html", {"job": job, "project": job.project})

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
+from labeling.lifecycle import BackgroundRun
 from labeling.models import Item, Project
 
 
@@ -153,7 +154,7 @@ class InstructionChange(Change):
         return f"{self.action} of instruction {self.instruction_id} by {self.user}"
 
 
-class OptimizationRun(models.Model):
+class OptimizationRun(BackgroundRun):
     """A background search for a better judge prompt: algorithm × regime × base version × target model,
     within a budget of metric calls and dollars; its accepted candidates become prompt versions."""
 
@@ -167,20 +168,18 @@ class OptimizationRun(models.Model):
         MIPRO = "mipro", "MIPROv2"
         LIBRARY = "library", "Library selection"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        CANCELLED = "cancelled"
-        INTERRUPTED = "interrupted"
-        FAILED = "failed"
-
     class StopReason(models.TextChoices):
         DONE = "done", "finished its budget of metric calls"
         THRESHOLD = "threshold", "reached the score threshold"
         DOLLAR_CAP = "dollar_cap", "hit the dollar budget"
         CANCELLED = "cancelled", "cancelled"
         CRASHED = "crashed", "crashed"
+
+    COLUMNS_ON = {
+        BackgroundRun.Status.QUEUED: {"stop_reason": ""},
+        BackgroundRun.Status.CANCELLED: {"stop_reason": StopReason.CANCELLED},
+        BackgroundRun.Status.INTERRUPTED: {"stop_reason": StopReason.CRASHED},
+    }
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="optimization_runs")
     regime = models.CharField(max_length=12, choices=Regime.choices, default=Regime.DISAGREEMENT)
@@ -196,10 +195,7 @@ class OptimizationRun(models.Model):
     seed = models.PositiveIntegerField(default=0)
     estimate = models.JSONField(default=dict, blank=True)
 
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     stop_reason = models.CharField(max_length=12, choices=StopReason.choices, blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
     metric_calls_used = models.PositiveIntegerField(default=0)
     dollars_spent = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     base_dev_score = models.FloatField(null=True, blank=True)
@@ -215,28 +211,15 @@ class OptimizationRun(models.Model):
     best_test_run = models.ForeignKey(
         JudgeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="Starts, counting every resume.")
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"optimization run #{self.pk} ({self.get_algorithm_display()}, {self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.CANCELLED, self.Status.FAILED)
-
-    @property
-    def can_resume(self) -> bool:
-        return self.status in (self.Status.INTERRUPTED, self.Status.FAILED)
 
 
 class OptimizationCandidate(models.Model):

@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from judging.guardrails import ProjectGuardrails, project_guardrails
 from judging.models import PromptVersion
 from judging.versions import version_create
+from labeling import lifecycle
 from optimizer.budget import Budget
 from optimizer.models import OptimizationCandidate, OptimizationRun
 from optimizer.search import SearchHooks
@@ -158,7 +158,7 @@ class Heartbeat(threading.Thread):
 
     def run(self) -> None:
         try:
-            while not self.finished.wait(HEARTBEAT_S):
+            while not self.finished.wait(min(HEARTBEAT_S, lifecycle.heartbeat_every())):
                 try:
                     self.beat()
                 except Exception:  # a busy database this beat is no reason to stop beating
@@ -175,16 +175,27 @@ class Heartbeat(threading.Thread):
             live.cancelled, live.cancel_seen_at = True, time.monotonic()
         if live.cancelled and time.monotonic() - (live.cancel_seen_at or 0) > CANCEL_GRACE_S:
             self.recorder.budget.stop(OptimizationRun.StopReason.CANCELLED)
-        progress_write(self.run_id, self.recorder)
+        if not progress_write(self.run_id, self.recorder):
+            # The run is no longer this attempt's (cancelled while silent, or resumed elsewhere after
+            # liveness took this worker for dead): stop calling the models at once.
+            live.cancelled = True
+            self.recorder.budget.stop(OptimizationRun.StopReason.CANCELLED)
 
 
-def progress_write(run_id: int, recorder: Recorder) -> None:
+def progress_write(run_id: int, recorder: Recorder) -> bool:
+    """Progress and a heartbeat, written only while this attempt holds the run; False once it does not.
+    A run liveness marked interrupted while this worker was merely slow is taken back."""
     live = recorder.live
-    changes = {"heartbeat_at": timezone.now(), "dollars_spent": recorder.budget.spent}
+    attempt = recorder.run.attempts
+    changes = {"dollars_spent": recorder.budget.spent}
     with recorder.lock:
         if live.dirty:
             changes.update(
                 metric_calls_used=live.metric_calls, best_dev_score=live.best, progress=list(live.points)
             )
             live.dirty = False
-    OptimizationRun.objects.filter(pk=run_id).update(**changes)
+    if lifecycle.run_beat(OptimizationRun, pk=run_id, attempt=attempt, **changes):
+        return True
+    if lifecycle.run_revive(OptimizationRun, pk=run_id, attempt=attempt):
+        return lifecycle.run_beat(OptimizationRun, pk=run_id, attempt=attempt, **changes)
+    return False

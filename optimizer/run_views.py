@@ -8,12 +8,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from judging import intervals
 from judging.models import Judgment, ModelEndpoint, PromptVersion
 from judging.versions import word_diff
+from labeling.lifecycle import TransitionRefused, refused_response
 from labeling.models import Project
 from labeling.roles import LEAD, REVIEWER, has_role, role_required
 from optimizer import charts, runs
@@ -31,7 +33,6 @@ ROWS = (
 @role_required(REVIEWER)
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_object_or_404(Project, slug=slug)
-    runs.optimization_runs_mark_interrupted()
     form = OptimizationRunForm(project=project, initial=_prefill(request, project))
     if request.method == "POST":
         if not has_role(request.user, LEAD):
@@ -135,7 +136,6 @@ def _run_for(pk: int) -> OptimizationRun:
 
 @role_required(REVIEWER)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    runs.optimization_runs_mark_interrupted()
     run = _run_for(pk)
     live = {
         "run": run,
@@ -147,7 +147,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if request.htmx and request.GET.get("part") == "live":
         response = render(request, "optimizer/run_detail.html#live", live)
-        if run.is_finished or run.status == OptimizationRun.Status.INTERRUPTED:
+        if not run.is_active:
             response.status_code = HttpResponseStopPolling.status_code
             response["HX-Refresh"] = "true"
         return response
@@ -200,10 +200,16 @@ def _before_after(run: OptimizationRun) -> dict | None:
 @require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_for(pk)
-    runs.optimization_run_cancel(run=run)
-    messages.info(
-        request, "Cancelling: the search stops after its current iteration and keeps its best candidate."
-    )
+    try:
+        status = runs.optimization_run_cancel(run=run)
+    except TransitionRefused as refused:
+        return refused_response(request, refused, back_url=reverse("optimizer:run", args=[run.pk]))
+    if status == OptimizationRun.Status.CANCELLED:
+        messages.info(request, "Cancelled.")
+    else:
+        messages.info(
+            request, "Cancelling: the search stops after its current iteration and keeps its best candidate."
+        )
     return redirect("optimizer:run", pk=run.pk)
 
 
@@ -212,9 +218,8 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_for(pk)
     try:
-        runs.optimization_run_resume(run=run)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.info(request, "Resumed: GEPA continues from its last checkpoint.")
+        runs.optimization_run_resume(run=run, include_cancelled=request.POST.get("include_cancelled") == "1")
+    except TransitionRefused as refused:
+        return refused_response(request, refused, back_url=reverse("optimizer:run", args=[run.pk]))
+    messages.info(request, "Resumed: GEPA continues from its last checkpoint.")
     return redirect("optimizer:run", pk=run.pk)

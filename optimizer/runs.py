@@ -1,11 +1,10 @@
 """Optimization runs: launch with an estimate, execute in a worker with live progress, stop honestly
 (done, threshold, dollar cap, cancelled, crashed), resume after a crash, and measure base and best on
-the test split under identical conditions."""
+the test split under identical conditions. Status changes go through labeling.lifecycle."""
 
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,12 +12,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Avg, F
-from django.utils import timezone
+from django.db.models import Avg
 
 from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
 from judging.program import judge_program_for
 from judging.runs import judge_run_execute, judge_run_start
+from labeling import lifecycle
 from labeling.models import Item, Project
 from optimizer.budget import Budget, RunStopped, budgeted_lm
 from optimizer.models import OptimizationRun
@@ -35,8 +34,6 @@ from optimizer.objective import (
 from optimizer.recording import Heartbeat, Recorder, progress_write
 from optimizer.search import SEARCHES, SearchSpec
 
-# A running run whose worker has not written a heartbeat for this long is taken for dead.
-STALE_AFTER = timedelta(seconds=30)
 MIN_EXAMPLES = 4  # per split, below which a search learns nothing worth promoting
 MAX_THREADS = 8
 
@@ -227,53 +224,44 @@ def _enqueue(run: OptimizationRun) -> None:
     transaction.on_commit(lambda: optimization_run_task.delay(run.pk))
 
 
-def optimization_run_cancel(*, run: OptimizationRun) -> None:
-    """A running search stops within one iteration and keeps its best candidate; a queued one never starts."""
-    OptimizationRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    OptimizationRun.objects.filter(
-        pk=run.pk, status__in=[OptimizationRun.Status.QUEUED, OptimizationRun.Status.INTERRUPTED]
-    ).update(
-        status=OptimizationRun.Status.CANCELLED,
-        stop_reason=OptimizationRun.StopReason.CANCELLED,
-        finished_at=timezone.now(),
-    )
+def optimization_run_cancel(*, run: OptimizationRun) -> str:
+    """A running search stops within one iteration and keeps its best candidate; a queued, interrupted
+    or silent one ends at once (lifecycle.run_cancel). The new status; TransitionRefused when ended."""
+    return lifecycle.run_cancel(OptimizationRun, pk=run.pk)
 
 
-def optimization_run_resume(*, run: OptimizationRun) -> OptimizationRun:
-    """Start an interrupted or failed run again: GEPA picks up from its log_dir, the others start over;
-    candidates already recorded are kept and not recorded twice."""
-    if not run.can_resume:
-        raise ValidationError(f"Run #{run.pk} is {run.status}; only an interrupted or failed run resumes.")
+def optimization_run_resume(*, run: OptimizationRun, include_cancelled: bool = False) -> OptimizationRun:
+    """Start an interrupted or failed run again (a cancelled one when asked): GEPA picks up from its
+    last checkpoint, the others start over; candidates already recorded are kept and not recorded
+    twice. Refused (TransitionRefused) for a run that is queued, running or done."""
     with transaction.atomic():
-        OptimizationRun.objects.filter(pk=run.pk).update(
-            status=OptimizationRun.Status.QUEUED,
-            stop_reason="",
-            error="",
-            cancel_requested=False,
-            finished_at=None,
-        )
+        lifecycle.run_resume(OptimizationRun, pk=run.pk, include_cancelled=include_cancelled)
         _enqueue(run)
     run.refresh_from_db()
     return run
 
 
-def optimization_runs_mark_interrupted(*, now=None) -> int:
-    """Runs whose worker stopped writing heartbeats (killed, out of memory, machine gone) are marked
-    interrupted, with a resume action, instead of showing 'running' forever."""
-    now = now or timezone.now()
-    return OptimizationRun.objects.filter(
-        status=OptimizationRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
-    ).update(
-        status=OptimizationRun.Status.INTERRUPTED,
-        stop_reason=OptimizationRun.StopReason.CRASHED,
-        error="The worker running this search stopped answering; resume continues from its last checkpoint.",
-    )
-
-
-def run_log_dir(run: OptimizationRun) -> Path:
-    """GEPA's checkpoint folder: a rerun with the same folder resumes, so it must never be shared by two
-    runs (ids repeat across databases and test runs; the creation time does not)."""
+def run_checkpoints_dir(run: OptimizationRun) -> Path:
+    """The run's own folder of GEPA checkpoints (ids repeat across databases and test runs; the creation
+    time does not)."""
     return Path(settings.OPTIMIZER_DIR) / f"run-{run.pk}-{run.created_at:%Y%m%dT%H%M%S%f}"
+
+
+def run_log_dir(run: OptimizationRun, attempt: int | None = None) -> Path:
+    """GEPA's log_dir for one attempt of the run. Each attempt has its own, so a resumed search never
+    writes where a worker taken for dead (but alive) still writes: the new attempt starts from a copy
+    of the latest checkpoint an earlier attempt left."""
+    return run_checkpoints_dir(run) / f"attempt-{attempt if attempt is not None else run.attempts}"
+
+
+def _log_dir_prepare(run: OptimizationRun, attempt: int) -> Path:
+    log_dir = run_log_dir(run, attempt)
+    if not log_dir.exists():
+        earlier = (run_log_dir(run, n) for n in range(attempt - 1, 0, -1))
+        latest = next((folder for folder in earlier if folder.is_dir() and any(folder.iterdir())), None)
+        if latest is not None:
+            shutil.copytree(latest, log_dir)
+    return log_dir
 
 
 # Execution
@@ -281,17 +269,12 @@ def run_log_dir(run: OptimizationRun) -> Path:
 
 def optimization_run_execute(*, run_id: int) -> OptimizationRun:
     """The worker's side of a run, from queued to an honest stop reason."""
-    claimed = OptimizationRun.objects.filter(
-        pk=run_id, status=OptimizationRun.Status.QUEUED, cancel_requested=False
-    ).update(status=OptimizationRun.Status.RUNNING, heartbeat_at=timezone.now(), attempts=F("attempts") + 1)
+    attempt = lifecycle.run_claim(OptimizationRun, pk=run_id)
     run = OptimizationRun.objects.select_related(
         "project", "base_version", "target_endpoint", "reflection_endpoint", "created_by"
     ).get(pk=run_id)
-    if not claimed:
+    if attempt is None:
         return run  # cancelled before it started, or already taken by another worker
-    if run.started_at is None:
-        run.started_at = timezone.now()
-        OptimizationRun.objects.filter(pk=run.pk).update(started_at=run.started_at)
 
     project = run.project
     budget = Budget(max_dollars=run.max_dollars, already_spent=Decimal(run.dollars_spent))
@@ -316,7 +299,7 @@ def optimization_run_execute(*, run_id: int) -> OptimizationRun:
         max_metric_calls=run.max_metric_calls,
         seed=run.seed,
         num_threads=max(1, min(run.target_endpoint.concurrency, MAX_THREADS)),
-        log_dir=run_log_dir(run),
+        log_dir=_log_dir_prepare(run, attempt),
         hooks=recorder.hooks(),
         library=library_lines(project) if run.algorithm == OptimizationRun.Algorithm.LIBRARY else (),
         score_threshold=run.score_threshold,
@@ -377,15 +360,13 @@ def _finish(run: OptimizationRun, *, stop_reason: str, error: str) -> Optimizati
     # budget means "stop spending", so those keep their candidates unmeasured (the page says so).
     if status == OptimizationRun.Status.DONE and stop_reason != OptimizationRun.StopReason.DOLLAR_CAP:
         measure_on_test_split(run, best_version)
-    OptimizationRun.objects.filter(pk=run.pk).update(
-        status=status,
-        stop_reason=stop_reason,
-        error=error,
-        finished_at=timezone.now(),
-        heartbeat_at=timezone.now(),
+    # Conditional on this attempt still holding the run: one cancelled meanwhile, or interrupted and
+    # resumed elsewhere, is not this worker's to finish.
+    finished = lifecycle.run_finish(
+        OptimizationRun, pk=run.pk, status=status, error=error, attempt=run.attempts, stop_reason=stop_reason
     )
-    if status == OptimizationRun.Status.DONE:
-        shutil.rmtree(run_log_dir(run), ignore_errors=True)  # the checkpoint only serves a resume
+    if finished and status == OptimizationRun.Status.DONE:
+        shutil.rmtree(run_checkpoints_dir(run), ignore_errors=True)  # checkpoints only serve a resume
     run.refresh_from_db()
     return run
 

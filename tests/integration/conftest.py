@@ -12,6 +12,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from judging.models import ModelEndpoint
+from judging.sim.server import SimServer
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,12 +26,18 @@ def _test_database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def all_queues() -> list[str]:
+    """The test deployment's queues: the default one (liveness) and one per kind of work."""
+    return [settings.CELERY_TASK_DEFAULT_QUEUE, *settings.FLYWHEEL_QUEUES.values()]
+
+
 def _purge_test_queue() -> None:
     from config.celery import app
 
     with app.connection_for_write() as conn:
-        conn.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, durable=True)
-        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+        for queue in all_queues():
+            conn.default_channel.queue_declare(queue=queue, durable=True)
+            conn.default_channel.queue_purge(queue)
         channel = conn.default_channel
         if hasattr(channel, "unacked_key"):
             # Redis keeps the tasks of a killed worker aside and hands them back an hour later, to
@@ -37,7 +46,9 @@ def _purge_test_queue() -> None:
                 client.delete(channel.unacked_key, channel.unacked_index_key)
 
 
-def _start_worker(log_mode: str = "w") -> tuple[subprocess.Popen, object]:
+def _start_worker(
+    log_mode: str = "w", *, queues: list[str] | None = None, beat: bool = False
+) -> tuple[subprocess.Popen, object]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
@@ -58,10 +69,11 @@ def _start_worker(log_mode: str = "w") -> tuple[subprocess.Popen, object]:
             "--loglevel",
             "INFO",
             "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            ",".join(queues or all_queues()),
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            *(["--beat", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME] if beat else []),
         ],
         cwd=ROOT,
         env=env,
@@ -94,12 +106,13 @@ def celery_worker_process(transactional_db):
 @pytest.fixture
 def start_celery_worker(transactional_db):
     """Starts a worker each time it is called (one log for all); all are stopped at the end. For tests
-    that kill a worker and start another."""
+    that kill a worker and start another; `queues` limits it to some queues, `beat` embeds Celery beat
+    (the liveness check)."""
     _purge_test_queue()
     started = []
 
-    def start() -> subprocess.Popen:
-        started.append(_start_worker("a" if started else "w"))
+    def start(*, queues: list[str] | None = None, beat: bool = False) -> subprocess.Popen:
+        started.append(_start_worker("a" if started else "w", queues=queues, beat=beat))
         return started[-1][0]
 
     try:
@@ -107,6 +120,61 @@ def start_celery_worker(transactional_db):
     finally:
         for worker, log in started:
             _stop_worker(worker, log)
+
+
+@pytest.fixture
+def fast_liveness(monkeypatch, settings):
+    """Liveness in seconds rather than a minute, for the workers started after it and for this process:
+    a run is interrupted 3 s after its worker's last beat (checked every second), and a dead chunk's
+    lease on its items ends after 3 s."""
+    values = {"BACKGROUND_STALE_AFTER_S": 3, "BACKGROUND_LIVENESS_EVERY_S": 1, "JUDGE_CHUNK_LEASE_S": 3}
+    for name, value in values.items():
+        monkeypatch.setenv(name, str(value))
+        setattr(settings, name, value)
+    return values
+
+
+KEY_ENV = "FLYWHEEL_SIM_API_KEY"
+# Every kind of fault, 20% of all requests in total.
+FAULTS_20 = {"rate_429": 0.05, "rate_5xx": 0.05, "rate_timeout": 0.05, "rate_malformed_body": 0.05}
+
+
+@pytest.fixture
+def judge_env(monkeypatch):
+    """What the worker process inherits: the endpoint's key variable, a short call timeout and short
+    backoff, so that a hanging request costs a second and not a minute."""
+    monkeypatch.setenv(KEY_ENV, "sim-key")
+    monkeypatch.setenv("FLYWHEEL_JUDGE_TIMEOUT_S", "1")
+    monkeypatch.setenv("FLYWHEEL_JUDGE_BACKOFF_S", "0.05")
+
+
+@pytest.fixture
+def one_attempt(judge_env, monkeypatch):
+    """No retries in the worker (set before it starts): every fault ends as a recorded error."""
+    monkeypatch.setenv("FLYWHEEL_JUDGE_MAX_ATTEMPTS", "1")
+
+
+@pytest.fixture
+def sim_server():
+    servers = []
+
+    def start(**config) -> SimServer:
+        servers.append(SimServer(timeout_s=5, retry_after_ms=50, **config).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def http_endpoint(server: SimServer, concurrency: int = 8) -> ModelEndpoint:
+    return ModelEndpoint.objects.create(
+        name="sim/judge-small over HTTP",
+        model="openai/sim/judge-small",
+        api_base=server.url + "/v1",
+        api_key_env=KEY_ENV,
+        concurrency=concurrency,
+    )
 
 
 def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.2, what: str = "the worker"):

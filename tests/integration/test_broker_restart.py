@@ -18,6 +18,7 @@ from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.selectors import run_progress
 from judging.sim.samples import sample_items
 from judging.sim.server import SimServer
+from labeling import lifecycle
 from labeling.models import Item, split_for
 from tests.integration.conftest import wait_for
 
@@ -131,8 +132,15 @@ def _finished(run: JudgeRun) -> JudgeRun | None:
     return run if run.is_finished else None
 
 
+def _interrupted_by_liveness(run: JudgeRun) -> bool:
+    """One pass of the periodic liveness check (the beat task's body), then: is the run interrupted?"""
+    lifecycle.runs_mark_interrupted(models_=[JudgeRun])
+    run.refresh_from_db()
+    return run.status == "interrupted"
+
+
 def test_a_broker_restarted_mid_run_loses_queued_chunks_and_a_resume_judges_each_missing_item_once(
-    private_broker, start_celery_worker, project_to_judge, monkeypatch
+    private_broker, fast_liveness, start_celery_worker, project_to_judge, monkeypatch
 ):
     monkeypatch.setenv(KEY_ENV, "sim-key")
     server = SimServer(latency_ms=40, seed=3).start()
@@ -161,6 +169,8 @@ def test_a_broker_restarted_mid_run_loses_queued_chunks_and_a_resume_judges_each
         run.refresh_from_db()
         assert run.status == "running" and stranded < total, "the queued chunks went with the broker"
         before = dict(run.judgments.values_list("pk", "item_id"))
+        # Nothing works on the run any more: liveness marks it interrupted, and it can be resumed.
+        wait_for(lambda: _interrupted_by_liveness(run), timeout=30, what="liveness to interrupt the run")
 
         runs.judge_run_resume(run=run)
         run = wait_for(lambda: _finished(run), timeout=180, what="the resumed run")

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from judging.models import ModelEndpoint, PromptVersion
+from labeling import lifecycle
 from optimizer import runs
 from optimizer.models import OptimizationRun
 from tests.integration.conftest import wait_for
@@ -33,7 +34,7 @@ def test_a_killed_worker_leaves_the_run_interrupted_and_resume_finishes_it(start
         max_metric_calls=1500,
         seed=3,
     )
-    checkpoint = runs.run_log_dir(run) / "gepa_state.bin"
+    checkpoint = runs.run_log_dir(run, 1) / "gepa_state.bin"
 
     # Live progress reaches the database while the search runs.
     wait_for(
@@ -48,7 +49,7 @@ def test_a_killed_worker_leaves_the_run_interrupted_and_resume_finishes_it(start
     calls_at_kill = fresh(run).metric_calls_used
 
     # Nobody writes heartbeats any more: once they are stale, the run is marked interrupted.
-    assert runs.optimization_runs_mark_interrupted(now=timezone.now() + runs.STALE_AFTER * 2) == 1
+    assert lifecycle.runs_mark_interrupted(now=timezone.now() + lifecycle.stale_after() * 2) == 1
     assert (fresh(run).status, run.stop_reason, run.can_resume) == ("interrupted", "crashed", True)
 
     runs.optimization_run_resume(run=run)

@@ -15,7 +15,7 @@ from judging.models import ApiToken, PromptVersion
 from judging.openapi import openapi_schema
 from judging.tokens import token_create
 from judging.versions import version_promote
-from labeling.models import Item, Label
+from labeling.models import ImportJob, Item, Label
 from tests.judging.versioning import baseline, measure
 
 pytestmark = pytest.mark.django_db
@@ -152,7 +152,21 @@ def test_a_browser_session_is_not_an_api_login(client_for, lead, production):
     assert response.status_code == 401 and response["Content-Type"] == "application/json"
 
 
-def test_items_and_labels_import_all_or_nothing(client, lead, demo_project):
+def _queued_import(client, secret: str, url: str, on_commit, **post) -> dict:
+    """POST an import, check it was queued (202, the job's URL), and return the job as the API shows it
+    once the (eager) worker has run it."""
+    with on_commit(execute=True):
+        response = client.post(url, headers=_bearer(secret), **post)
+    assert response.status_code == 202, response.content
+    queued = response.json()
+    assert queued["status"] == "queued" and response["Location"] == queued["url"]
+    assert queued["url"].endswith(reverse("api:import_job", args=[url.split("/")[-2], queued["job"]]))
+    return client.get(queued["url"], headers=_bearer(secret)).json()
+
+
+def test_items_and_labels_import_all_or_nothing_as_a_queued_job(
+    client, lead, demo_project, eager_celery, django_capture_on_commit_callbacks
+):
     secret = token_create(user=lead, name="loader", scopes=["items:write"]).secret
     url = reverse("api:items", args=[demo_project.slug])
     lines = [
@@ -161,28 +175,75 @@ def test_items_and_labels_import_all_or_nothing(client, lead, demo_project):
     ]
     body = "".join(json.dumps(line) + "\n" for line in lines).encode()
     before = Item.objects.count()
-    rejected = client.post(url, data=body, content_type="application/x-ndjson", headers=_bearer(secret))
-    assert rejected.status_code == 400
-    assert rejected.json()["bad_lines"] == 1 and rejected.json()["errors"][0]["line"] == 2
+    rejected = _queued_import(
+        client,
+        secret,
+        url,
+        django_capture_on_commit_callbacks,
+        data=body,
+        content_type="application/x-ndjson",
+    )
+    assert rejected["status"] == "failed"
+    assert rejected["errors"][0]["line"] == 2
     assert Item.objects.count() == before  # nothing kept, not even the good first line
 
     lines[1]["score"] = 2
     body = "".join(json.dumps(line) + "\n" for line in lines).encode()
-    response = client.post(url, data=body, content_type="application/x-ndjson", headers=_bearer(secret))
-    assert response.status_code == 201
-    assert response.json() == {"items_created": 2, "items_updated": 0, "labels_imported": 2}
+    job = _queued_import(
+        client,
+        secret,
+        url,
+        django_capture_on_commit_callbacks,
+        data=body,
+        content_type="application/x-ndjson",
+    )
+    assert (job["status"], job["items_imported"], job["labels_imported"]) == ("done", 2, 2)
     label = Label.objects.get(item__external_id="api-1", item__project=demo_project)
     assert (label.score, label.annotator) == (4, lead)  # unnamed annotator: the token's owner
+    assert ImportJob.objects.get(pk=job["job"]).created_by == lead  # the same job as the browser's
 
 
-def test_items_import_takes_an_uploaded_csv_file(client, lead, demo_project):
+def test_items_import_takes_an_uploaded_csv_file(
+    client, lead, demo_project, eager_celery, django_capture_on_commit_callbacks
+):
     secret = token_create(user=lead, name="loader", scopes=["items:write"]).secret
     upload = SimpleUploadedFile("items.csv", b"external_id,query,document\ncsv-1,a query,a document\n")
-    response = client.post(
-        reverse("api:items", args=[demo_project.slug]), {"file": upload}, headers=_bearer(secret)
+    job = _queued_import(
+        client,
+        secret,
+        reverse("api:items", args=[demo_project.slug]),
+        django_capture_on_commit_callbacks,
+        data={"file": upload},
     )
-    assert response.status_code == 201 and response.json()["items_created"] == 1
+    assert (job["status"], job["items_imported"]) == ("done", 1)
     assert Item.objects.filter(project=demo_project, external_id="csv-1").exists()
+
+
+def test_the_api_import_answers_202_before_any_worker_has_run_it(client, lead, demo_project):
+    secret = token_create(user=lead, name="loader", scopes=["items:write"]).secret
+    body = b'{"external_id": "later-1", "query": "q", "document": "d"}\n'
+    response = client.post(
+        reverse("api:items", args=[demo_project.slug]),
+        data=body,
+        content_type="application/x-ndjson",
+        headers=_bearer(secret),
+    )
+    assert response.status_code == 202
+    job = ImportJob.objects.get(pk=response.json()["job"])
+    assert (job.status, job.project) == ("queued", demo_project)
+    assert not Item.objects.filter(external_id="later-1").exists(), "nothing imported inside the request"
+
+
+def test_an_import_job_of_another_project_is_a_json_404(client, lead, demo_project, project):
+    secret = token_create(user=lead, name="loader", scopes=["items:write"]).secret
+    response = client.post(
+        reverse("api:items", args=[demo_project.slug]),
+        data=b'{"external_id": "x", "query": "q", "document": "d"}\n',
+        content_type="application/x-ndjson",
+        headers=_bearer(secret),
+    )
+    url = reverse("api:import_job", args=[project.slug, response.json()["job"]])
+    assert client.get(url, headers=_bearer(secret)).status_code == 404
 
 
 def test_metrics_give_each_production_versions_test_figures(client, reviewer, production):
@@ -200,7 +261,9 @@ def test_every_api_route_is_described_in_the_openapi_schema(client):
     schema = response.json()
     assert schema["openapi"].startswith("3.") and schema == openapi_schema()
     for pattern in get_resolver("judging.api_urls").url_patterns:
-        route = "/api/" + str(pattern.pattern).replace("<slug:slug>", "{slug}")
+        route = "/api/" + str(pattern.pattern).replace("<slug:slug>", "{slug}").replace(
+            "<int:job_id>", "{job_id}"
+        )
         assert route in schema["paths"], route
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 

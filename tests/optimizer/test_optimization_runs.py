@@ -211,15 +211,18 @@ def test_a_cancelled_queued_run_never_starts(setup, eager_celery):
 def test_a_run_whose_worker_stopped_beating_is_marked_interrupted_with_a_resume(setup):
     from django.utils import timezone
 
+    from labeling import lifecycle
+
     run = launch(setup, algorithm="gepa", max_metric_calls=100)
     OptimizationRun.objects.filter(pk=run.pk).update(
-        status="running", heartbeat_at=timezone.now() - runs.STALE_AFTER * 2, finished_at=None
+        status="running", heartbeat_at=timezone.now() - lifecycle.stale_after() * 2, finished_at=None
     )
 
-    assert runs.optimization_runs_mark_interrupted() == 1
+    assert lifecycle.runs_mark_interrupted() == 1
 
     run.refresh_from_db()
     assert (run.status, run.stop_reason, run.can_resume) == ("interrupted", "crashed", True)
+    assert "stopped reporting" in run.error
 
 
 def test_the_estimate_counts_calls_and_prices_them(setup):

@@ -139,6 +139,7 @@ ROUTES: dict[str, Route] = {
     # the JSON API
     "api:prompt": Route(_slug, TOKEN, None),
     "api:items": Route(_slug, None, TOKEN),
+    "api:import_job": Route(lambda w, p: {"slug": w.project.slug, "job_id": w.import_job.pk}, TOKEN, None),
     "api:metrics": Route(_slug, TOKEN, None),
     "api:openapi": Route(_none, PUBLIC, None),
     # optimizer: bullets and the library

@@ -77,6 +77,13 @@ class Command(BaseCommand):
                 "INFO",
                 "--concurrency",
                 "2",
+                # Every queue (judge chunks, optimizer runs, imports, the default one) and the beat that
+                # marks runs of dead workers interrupted: one process does it all on the embedded default.
+                "--queues",
+                ",".join(demo_queues()),
+                "--beat",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
             start_new_session=True,
         )
@@ -104,6 +111,10 @@ class Command(BaseCommand):
             return 1
         self.stdout.write("Stopped the app and the worker.")
         return 0
+
+
+def demo_queues() -> list[str]:
+    return [settings.CELERY_TASK_DEFAULT_QUEUE, *settings.FLYWHEEL_QUEUES.values()]
 
 
 def _stop_group(process: subprocess.Popen, sig: int) -> None:

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from judging import runs, selectors
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
+from labeling.lifecycle import TransitionRefused
 
 
 class Command(BaseCommand):
@@ -64,7 +65,10 @@ class Command(BaseCommand):
             from config.celery import app
 
             app.conf.task_always_eager = True
-        run = starter()
+        try:
+            run = starter()
+        except TransitionRefused as refused:
+            raise CommandError(str(refused)) from refused
         self.stdout.write(f"Judge run #{run.pk}: {run.total_items} items on {run.endpoint.name}.")
         while True:
             run.refresh_from_db()
@@ -73,12 +77,15 @@ class Command(BaseCommand):
                 f"  {run.status}: {progress['done']}/{progress['total']} judged, "
                 f"{progress['malformed']} malformed, {progress['errors']} errors, ${progress['cost']:.4f}"
             )
-            if run.is_finished:
+            if not run.is_active:
+                if run.error:
+                    self.stdout.write(f"  {run.error}")
                 break
             if progress["stalled_for_s"]:
                 self.stderr.write(
                     f"  No worker has reported on run #{run.pk} for {progress['stalled_for_s']:.0f} s. "
-                    f"Is a worker running? --resume {run.pk} re-queues only what is missing."
+                    "Is a worker running? Once it is marked interrupted, "
+                    f"--resume {run.pk} re-queues only what is missing."
                 )
             time.sleep(2)
         for split, metrics in selectors.run_metrics(run).items():

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from judging.models import ModelEndpoint, PromptVersion
+from labeling.lifecycle import TransitionRefused
 from labeling.models import Project
 from optimizer import runs
 from optimizer.models import OptimizationRun
@@ -52,6 +53,8 @@ class Command(BaseCommand):
             run = self._start(options)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
+        except TransitionRefused as refused:
+            raise CommandError(str(refused)) from refused
         estimate = run.estimate or {}
         self.stdout.write(
             f"Optimization run #{run.pk}: {run.get_algorithm_display()} on {run.target_endpoint.name}, "
@@ -67,7 +70,7 @@ class Command(BaseCommand):
                 f"  {run.status}: {run.metric_calls_used}/{run.max_metric_calls} metric calls, "
                 f"best dev {best}, {run.candidates.count()} candidates, ${run.dollars_spent:.4f}"
             )
-            if run.is_finished or run.status == OptimizationRun.Status.INTERRUPTED:
+            if not run.is_active:
                 break
             time.sleep(2)
         self.stdout.write(f"Stopped: {run.get_stop_reason_display() or run.status}. {run.error}".rstrip())
