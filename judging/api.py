@@ -76,6 +76,7 @@ def token_required(scope: str) -> Callable:
                 return api_error(403, f"The token's owner does not hold the {role} role that {scope} needs.")
             request.user = token.user
             request.api_token = token
+            request.api_scope = scope
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -83,8 +84,13 @@ def token_required(scope: str) -> Callable:
     return decorator
 
 
-def _project(slug: str) -> Project | None:
-    return Project.objects.filter(slug=slug).first()
+def _project(request: HttpRequest, slug: str) -> Project | None:
+    """The project, found through the token owner's memberships: None (a 404) for one they are not a
+    member of, or in which their role is below what the token's scope needs."""
+    project = Project.objects.filter(slug=slug).first()
+    if project is None or not has_role(request.user, SCOPE_ROLES[request.api_scope], project):
+        return None
+    return project
 
 
 def _endpoint_named(request: HttpRequest) -> ModelEndpoint | None:
@@ -96,7 +102,7 @@ def _endpoint_named(request: HttpRequest) -> ModelEndpoint | None:
 @token_required(ApiToken.Scope.PROMPTS_READ)
 def production_prompt(request: HttpRequest, slug: str) -> JsonResponse:
     """The production prompt of (project, model): what a service needs to run the judge itself."""
-    project = _project(slug)
+    project = _project(request, slug)
     if project is None:
         return api_error(404, f"No project {slug!r}.")
     endpoint = _endpoint_named(request)
@@ -133,7 +139,7 @@ def production_prompt(request: HttpRequest, slug: str) -> JsonResponse:
 def metrics(request: HttpRequest, slug: str) -> JsonResponse:
     """Metrics per split of the project's production versions (or of every version with ?status=any),
     each measured on its own target model; ?model= narrows to one endpoint."""
-    project = _project(slug)
+    project = _project(request, slug)
     if project is None:
         return api_error(404, f"No project {slug!r}.")
     versions = project.prompt_versions.select_related("target_model")
@@ -171,7 +177,7 @@ def metrics(request: HttpRequest, slug: str) -> JsonResponse:
 def items_import_view(request: HttpRequest, slug: str) -> JsonResponse:
     """Items (and the labels they carry) from a JSON Lines or CSV body or an uploaded file "file":
     all of it, or nothing and every bad line named."""
-    project = _project(slug)
+    project = _project(request, slug)
     if project is None:
         return api_error(404, f"No project {slug!r}.")
     try:

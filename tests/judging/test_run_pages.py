@@ -147,7 +147,7 @@ def test_machine_labels_export_carries_the_test_metrics_of_the_prompt_and_model(
     assert all(row["test_items"] > 0 and row["test_nmse"] is not None for row in rows)
 
 
-def test_the_endpoint_form_refuses_a_key_in_place_of_a_variable_name(client_for, lead):
+def test_the_endpoint_form_refuses_a_key_in_place_of_a_variable_name(client_for, lead, project):
     response = client_for(lead).post(
         reverse("judging:endpoint_new"),
         {
@@ -175,7 +175,7 @@ def test_the_test_button_makes_one_call_and_shows_the_answer(client_for, lead, d
     assert b"data-test-result" in response.content
 
 
-def test_the_test_button_shows_the_providers_error_in_words(client_for, lead, db, monkeypatch):
+def test_the_test_button_shows_the_providers_error_in_words(client_for, lead, project, monkeypatch):
     endpoint = ModelEndpoint.objects.create(
         name="nowhere",
         model="openai/gpt-4.1-mini",
