@@ -125,6 +125,25 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 UPLOAD_DIR = VAR_DIR / "uploads"
 
+# Model endpoints: the environment variables an endpoint may name for its key (never the app's own
+# settings, see judging.endpoint_rules) and, when set, the only hosts an endpoint may call.
+FLYWHEEL_KEY_ENVS = env_list(
+    "FLYWHEEL_KEY_ENVS",
+    [
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "MISTRAL_API_KEY",
+        "GROQ_API_KEY",
+        "TOGETHER_API_KEY",
+        "OPENROUTER_API_KEY",
+        "DEEPSEEK_API_KEY",
+        "FIREWORKS_API_KEY",
+        "COHERE_API_KEY",
+    ],
+)
+FLYWHEEL_ALLOWED_API_HOSTS = [host.lower() for host in env_list("FLYWHEEL_ALLOWED_API_HOSTS", [])]
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from judging.endpoint_rules import endpoint_validate
 from labeling.models import Project
 
 SIM_PREFIX = "sim/"
@@ -37,6 +38,14 @@ class ModelEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (simulator)" if self.is_simulator else self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # The form and the admin call clean() first; a direct call that skips them is refused here.
+        endpoint_validate(api_key_env=self.api_key_env, api_base=self.api_base)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        endpoint_validate(api_key_env=self.api_key_env, api_base=self.api_base)
 
     @property
     def is_simulator(self) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.signals import post_migrate
 
@@ -98,13 +98,27 @@ def _forget_ranks(user) -> None:
     user.__dict__.pop("_flywheel_ranks", None)
 
 
+def _refuse_losing_the_last_lead(membership) -> None:
+    from labeling.models import Membership
+
+    others = Membership.objects.filter(project_id=membership.project_id, role=LEAD).exclude(pk=membership.pk)
+    if membership.role == LEAD and not others.exists():
+        raise ValidationError(
+            f"{membership.user} is the last lead of {membership.project}: make someone else lead first."
+        )
+
+
 @transaction.atomic
 def membership_set(*, project, user, role: str):
-    """Give `user` exactly `role` in `project` (adding them, or changing the role they had)."""
+    """Give `user` exactly `role` in `project` (adding them, or changing the role they had); refused when
+    it would leave the project without a lead."""
     from labeling.models import Membership
 
     if role not in _RANK:
-        raise ValueError(f"{role!r} is not a role; choose one of {', '.join(ROLES)}.")
+        raise ValidationError(f"{role!r} is not a role; choose one of {', '.join(ROLES)}.")
+    current = Membership.objects.select_for_update().filter(project=project, user=user).first()
+    if current is not None and role != LEAD:
+        _refuse_losing_the_last_lead(current)
     membership, _ = Membership.objects.update_or_create(project=project, user=user, defaults={"role": role})
     _forget_ranks(user)
     return membership
@@ -112,17 +126,13 @@ def membership_set(*, project, user, role: str):
 
 @transaction.atomic
 def membership_remove(*, project, user) -> bool:
-    """Take `user` out of `project`; refused when they are its last lead (nobody could manage it then)."""
+    """Take `user` out of `project`; refused for its last lead (nobody could manage it then)."""
     from labeling.models import Membership
 
     membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
     if membership is None:
         return False
-    if (
-        membership.role == LEAD
-        and not Membership.objects.filter(project=project, role=LEAD).exclude(pk=membership.pk).exists()
-    ):
-        raise PermissionDenied(f"{user} is the last lead of {project}: make someone else lead first.")
+    _refuse_losing_the_last_lead(membership)
     membership.delete()
     _forget_ranks(user)
     return True

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
@@ -13,9 +14,17 @@ from labeling import charts, selectors, services
 from labeling.access import project_for
 from labeling.agreement import agreement_compute
 from labeling.exporting import items_export_lines
-from labeling.forms import AdjudicationForm, ImportForm, LabelForm, ProjectForm, shown_stamp
+from labeling.forms import AdjudicationForm, ImportForm, LabelForm, MembershipForm, ProjectForm, shown_stamp
 from labeling.models import ImportJob, Item, Label, Project
-from labeling.roles import ANNOTATOR, LEAD, REVIEWER, membership_set, projects_of, role_required
+from labeling.roles import (
+    ANNOTATOR,
+    LEAD,
+    REVIEWER,
+    membership_remove,
+    membership_set,
+    projects_of,
+    role_required,
+)
 
 _EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
@@ -48,7 +57,35 @@ def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
         project = form.save()
         messages.success(request, f"Settings of “{project.name}” saved.")
         return redirect(project)
-    return render(request, "labeling/project_form.html", {"form": form, "project": project})
+    context = {"form": form, "project": project} | _members_context(project)
+    return render(request, "labeling/project_form.html", context)
+
+
+def _members_context(project: Project) -> dict:
+    return {"members": project.memberships.select_related("user"), "member_form": MembershipForm()}
+
+
+@require_POST
+def project_members(request: HttpRequest, slug: str) -> HttpResponse:
+    """A lead of the project adds a member, changes a member's role or takes a member out."""
+    project = project_for(request, slug, LEAD)
+    form = MembershipForm(request.POST)
+    if form.is_valid():
+        user, role = form.cleaned_data["username"], form.cleaned_data["role"]
+        try:
+            if role == MembershipForm.REMOVE:
+                membership_remove(project=project, user=user)
+                done = f"{user} is no longer a member of “{project.name}”."
+            else:
+                membership_set(project=project, user=user, role=role)
+                done = f"{user} is now {role} in “{project.name}”."
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+        else:
+            messages.success(request, done)
+    else:
+        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+    return redirect("labeling:project_edit", slug=project.slug)
 
 
 @require_GET

@@ -7,10 +7,9 @@ import os
 
 import pytest
 from django.conf import settings
-
-from labeling.models import Project
 from django.db.models.signals import post_save
 
+from labeling.models import Project
 from labeling.roles import ANNOTATOR, LEAD, REVIEWER, membership_set
 
 PASSWORD = "correct horse battery staple"

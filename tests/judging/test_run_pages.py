@@ -175,18 +175,19 @@ def test_the_test_button_makes_one_call_and_shows_the_answer(client_for, lead, d
     assert b"data-test-result" in response.content
 
 
-def test_the_test_button_shows_the_providers_error_in_words(client_for, lead, project, monkeypatch):
+def test_the_test_button_says_in_words_why_the_call_failed(client_for, lead, project, monkeypatch, settings):
+    settings.FLYWHEEL_KEY_ENVS = ["ACME_TEST_KEY"]
     endpoint = ModelEndpoint.objects.create(
         name="nowhere",
         model="openai/gpt-4.1-mini",
         api_base="http://127.0.0.1:9/v1",
-        api_key_env="FLYWHEEL_TEST_KEY",
+        api_key_env="ACME_TEST_KEY",
     )
     client = client_for(lead)
     missing = client.post(reverse("judging:endpoint_test", args=[endpoint.pk]))
-    assert b"FLYWHEEL_TEST_KEY is not set" in missing.content
+    assert b"ACME_TEST_KEY is not set" in missing.content
 
-    monkeypatch.setenv("FLYWHEEL_TEST_KEY", "secret-value-123")
+    monkeypatch.setenv("ACME_TEST_KEY", "secret-value-123")
     unreachable = client.post(reverse("judging:endpoint_test", args=[endpoint.pk]))
     assert b"Failed" in unreachable.content
     assert b"secret-value-123" not in unreachable.content

@@ -1,6 +1,7 @@
-"""The data the security tests open pages on: the demo project, one user per role, and one of every
+"""The data the security tests open pages on: the demo project, one user per role in it, and one of every
 object a URL can name (a finished judge run with judgments, bullets, a library instruction, an
-optimization run, prompt versions, an import job, API tokens, a label of each labeler)."""
+optimization run, prompt versions, an import job, API tokens, a label of each labeler); and a second
+project, another team's, with one of every object too, of which none of those users is a member."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from judging.demo import demo_seed
 from judging.models import ApiToken, JudgeRun, ModelEndpoint, PromptVersion
 from judging.tokens import token_create, token_hash
 from labeling.models import ImportJob, Item, Label, Project
-from labeling.roles import ANNOTATOR, LEAD, REVIEWER, user_grant_role
+from labeling.roles import ANNOTATOR, LEAD, REVIEWER, membership_set
 from optimizer.bullets import bullets_generate_from_run
 from optimizer.models import Bullet, LibraryInstruction, OptimizationRun
 from tests.conftest import PASSWORD
@@ -24,6 +25,32 @@ from tests.optimizer.disagreements import Row, run_make
 ANONYMOUS, NO_ROLE = "anonymous", "no role"
 PEOPLE = (ANONYMOUS, NO_ROLE, ANNOTATOR, REVIEWER, LEAD)
 USERNAMES = {NO_ROLE: "mallory", ANNOTATOR: "alice", REVIEWER: "bob", LEAD: "carol"}
+# The other team's lead: the only member of the other project.
+OTHER_LEAD = "dave"
+
+
+@dataclass
+class Objects:
+    """One project's objects that URLs name: what a route's kwargs read (World holds the first project's
+    directly, and `other` for the other team's)."""
+
+    project: Project
+    item: Item
+    run: JudgeRun
+    version: PromptVersion
+    candidate: PromptVersion
+    bullet: Bullet
+    instruction: LibraryInstruction
+    optimization: OptimizationRun
+    import_job: ImportJob
+    labels: dict = field(default_factory=dict)
+    tokens: dict = field(default_factory=dict)
+
+    def own_label(self, person: str) -> Label:
+        return self.labels.get(person, self.labels[ANNOTATOR])
+
+    def own_token(self, person: str) -> ApiToken:
+        return self.tokens.get(person, self.tokens[REVIEWER])
 
 
 @dataclass
@@ -42,6 +69,7 @@ class World:
     labels: dict = field(default_factory=dict)  # person -> that person's own label
     tokens: dict = field(default_factory=dict)  # person -> that person's own ApiToken
     secrets: dict = field(default_factory=dict)  # person -> the token's secret
+    other: Objects | None = None  # the other team's project, where nobody above is a member
 
     def user(self, person: str):
         return self.users.get(person)
@@ -54,26 +82,77 @@ class World:
         return self.tokens.get(person, self.tokens[REVIEWER])
 
 
-def users_make() -> dict:
+def users_make(*projects: Project) -> dict:
+    """One user per person; each holds the person's role in every project given (the user without a role
+    is a member of none)."""
     users = {}
     for person, username in USERNAMES.items():
         user = get_user_model().objects.create_user(username=username, password=PASSWORD)
         if person != NO_ROLE:
-            user_grant_role(user, person)
+            for project in projects:
+                membership_set(project=project, user=user, role=person)
         users[person] = user
     return users
 
 
+_ROWS = [
+    Row("train", gold=1, judge=5, query="security train one", document="A page about security."),
+    Row("train", gold=5, judge=1, query="security train two", document="A second page."),
+    Row("dev", gold=2, judge=4, query="security dev", document="A third page."),
+    Row("test", gold=3, judge=3, query="security test", document="A fourth page."),
+]
+
+
+def other_team_build() -> Objects:
+    """Another team's project with one of every object, its lead the only member."""
+    project = Project.objects.create(name="Other team", slug="other-team", rubric="Rate the answer.")
+    lead = get_user_model().objects.create_user(username=OTHER_LEAD, password=PASSWORD)
+    membership_set(project=project, user=lead, role=LEAD)
+    run = run_make(project, lead, _ROWS)
+    version = run.prompt_version
+    candidate = PromptVersion.objects.create(
+        project=project,
+        target_model=version.target_model,
+        parent=version,
+        instructions=version.instructions + " Be brief.",
+        status=PromptVersion.Status.CANDIDATE,
+    )
+    bullets_generate_from_run(run=run, user=lead)
+    item = run.judgments.order_by("id").first().item
+    return Objects(
+        project=project,
+        item=item,
+        run=run,
+        version=version,
+        candidate=candidate,
+        bullet=Bullet.objects.filter(project=project).order_by("id").first(),
+        instruction=LibraryInstruction.objects.create(project=project, text="Read the whole document."),
+        optimization=OptimizationRun.objects.create(
+            project=project,
+            base_version=version,
+            target_endpoint=version.target_model,
+            reflection_endpoint=ModelEndpoint.objects.get(name="sim/reflector"),
+            status=OptimizationRun.Status.DONE,
+            best_version=candidate,
+            finished_at=timezone.now(),
+            created_by=lead,
+        ),
+        import_job=ImportJob.objects.create(
+            project=project,
+            created_by=lead,
+            file_name="theirs.csv",
+            stored_path="/nonexistent/theirs.csv",
+            status=ImportJob.Status.DONE,
+            finished_at=timezone.now(),
+        ),
+        labels={ANNOTATOR: item.labels.get(annotator=lead)},
+    )
+
+
 def world_build() -> World:
     project = demo_seed().project
-    users = users_make()
-    rows = [
-        Row("train", gold=1, judge=5, query="security train one", document="A page about security."),
-        Row("train", gold=5, judge=1, query="security train two", document="A second page."),
-        Row("dev", gold=2, judge=4, query="security dev", document="A third page."),
-        Row("test", gold=3, judge=3, query="security test", document="A fourth page."),
-    ]
-    run = run_make(project, users[ANNOTATOR], rows)
+    users = users_make(project)
+    run = run_make(project, users[ANNOTATOR], _ROWS)
     version = run.prompt_version
     candidate = PromptVersion.objects.create(
         project=project,
@@ -138,6 +217,7 @@ def world_build() -> World:
         labels=labels,
         tokens=tokens,
         secrets=secrets,
+        other=other_team_build(),
     )
 
 
