@@ -3,6 +3,7 @@ skips), labels with their audit trail, and adjudication."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,8 +16,11 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from labeling import selectors
-from labeling.importing import ImportOptions, ImportRejected, items_import
+from labeling.importing import ImportOptions, ImportRejected, items_import, readable
 from labeling.models import ImportJob, Item, Label, LabelRevision, Project, Reservation, Skip
+from labeling.roles import LEAD, has_role
+
+logger = logging.getLogger(__name__)
 
 
 def import_job_create(*, project: Project, user, upload, options: dict) -> ImportJob:
@@ -41,10 +45,37 @@ def import_job_create(*, project: Project, user, upload, options: dict) -> Impor
 
 
 def import_job_run(*, job: ImportJob) -> ImportJob:
-    """Run one queued import. All or nothing: a rejected file leaves the project as it was."""
+    """Run one queued import. All or nothing: a rejected file leaves the project as it was. Whatever goes
+    wrong, the job ends "failed" with a message a person can read: it never stays "running"."""
     if job.is_finished:
         return job  # a redelivered message after the job already ended
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    job.status = ImportJob.Status.FAILED
+    try:
+        if not has_role(job.created_by, LEAD, job.project):
+            # Memberships can change between the upload and the worker picking the job up.
+            refusal = f"{job.created_by} is no longer a lead of {job.project}: nothing was imported."
+            job.errors = [{"line": None, "message": refusal}]
+        else:
+            _import_job_import(job)
+    except Exception as exc:  # noqa: BLE001 - any failure must end the job, with words instead of a trace
+        logger.exception("import job %s failed", job.pk)
+        job.status = ImportJob.Status.FAILED
+        job.errors = [
+            {
+                "line": None,
+                "message": f"The import stopped on an unexpected error ({type(exc).__name__}); nothing was "
+                "imported. Try again, or ask an operator to look at the worker's log.",
+            }
+        ]
+    job.errors = [{**error, "message": readable(error["message"])} for error in job.errors]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "errors", "items_imported", "labels_imported", "finished_at"])
+    Path(job.stored_path).unlink(missing_ok=True)
+    return job
+
+
+def _import_job_import(job: ImportJob) -> None:
     raw = job.options
     options = ImportOptions(
         format=raw.get("format"),
@@ -66,10 +97,6 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         job.status = ImportJob.Status.DONE
         job.items_imported = result.items_created + result.items_updated
         job.labels_imported = result.labels_imported
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "errors", "items_imported", "labels_imported", "finished_at"])
-    Path(job.stored_path).unlink(missing_ok=True)
-    return job
 
 
 # The labeling queue
