@@ -235,7 +235,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             created = tokens.token_create(
-                user=request.user, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"]
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_in_days=form.cleaned_data["expires_in_days"],
             )
         except ValidationError as error:
             form.add_error(None, error)
