@@ -6,11 +6,13 @@ import re
 import time
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from labeling.importing import FIELDS, FORMATS, ImportOptions, ImportRejected, items_import
 from labeling.models import Project
+from labeling.roles import LEAD, membership_set
 
 SCALE_RE = re.compile(r"^\s*(-?\d+)\s*(?:-|\.\.)\s*(-?\d+)\s*$")
 
@@ -65,6 +67,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--scale", help="Scale of a created project, e.g. 0-3 (default 1-5).")
         parser.add_argument("--name", help="Name of a created project (default: the slug).")
+        parser.add_argument(
+            "--lead",
+            metavar="USER",
+            help="Username who leads a created project (its first member). Without it only superusers "
+            "see the project until someone runs manage.py project_member.",
+        )
 
     def handle(self, *args, project_slug: str, path: Path, **options) -> None:
         if not path.is_file():
@@ -111,8 +119,13 @@ class Command(BaseCommand):
             return project
         if not options["create_project"]:
             raise CommandError(f"no project {slug!r} (pass --create-project to create it)")
+        lead = None
+        if options["lead"]:
+            lead = get_user_model().objects.filter(username=options["lead"]).first()
+            if lead is None:
+                raise CommandError(f"--lead: no user {options['lead']!r}")
         low, high = scale or (1, 5)
-        return Project.objects.create(
+        project = Project.objects.create(
             slug=slug,
             name=options["name"] or slug,
             scale_min=low,
@@ -122,3 +135,10 @@ class Command(BaseCommand):
                 f"to {high} (a perfect, complete answer)."
             ),
         )
+        if lead is not None:
+            membership_set(project=project, user=lead, role=LEAD)
+        else:
+            self.stderr.write(
+                f"{slug} has no member yet: give it a lead with `manage.py project_member {slug} USER lead`."
+            )
+        return project
