@@ -164,3 +164,12 @@ def test_a_token_reaches_only_the_projects_its_owner_is_a_member_of(client, worl
         return
     assert theirs.status_code == 404 and "No project" in theirs.json()["error"]
     assert "No project" not in own.json().get("error", ""), own.content
+
+
+@pytest.mark.parametrize("name", list(ROUTES))
+def test_every_view_declares_its_methods_and_refuses_the_others(world, as_person, name):
+    route = ROUTES[name]
+    client = as_person(LEAD)  # past every role check: only the method can refuse
+    url = reverse(name, kwargs=route.kwargs(world, LEAD))
+    for method in ("put", "patch", "delete"):
+        assert getattr(client, method)(url).status_code == 405, f"{method.upper()} {url}"
