@@ -3,29 +3,19 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
 from judging.models import JudgeRun, PromptVersion
-from labeling.access import project_checked, project_for
+from labeling.access import object_checked, project_for
 
 __all__ = ["project_for", "run_for", "version_for"]
 
 
 def run_for(request: HttpRequest, pk: int, role: str) -> JudgeRun:
-    run = JudgeRun.objects.select_related("project", "prompt_version", "endpoint").filter(pk=pk).first()
-    if run is None:
-        raise Http404("No such judge run.")
-    project_checked(request, run.project, role)
-    return run
+    runs = JudgeRun.objects.select_related("project", "prompt_version", "endpoint")
+    return object_checked(request, runs.filter(pk=pk).first(), role, "judge run")
 
 
 def version_for(request: HttpRequest, pk: int, role: str) -> PromptVersion:
-    version = (
-        PromptVersion.objects.select_related("project", "target_model", "parent", "created_by")
-        .filter(pk=pk)
-        .first()
-    )
-    if version is None:
-        raise Http404("No such prompt version.")
-    project_checked(request, version.project, role)
-    return version
+    versions = PromptVersion.objects.select_related("project", "target_model", "parent", "created_by")
+    return object_checked(request, versions.filter(pk=pk).first(), role, "prompt version")

@@ -24,3 +24,11 @@ def project_for(request: HttpRequest, slug: str, role: str) -> Project:
     if project is None:
         raise Http404("No such project.")
     return project_checked(request, project, role)
+
+
+def object_checked(request: HttpRequest, found, role: str, what: str):
+    """An object of a project (or None: a 404 naming `what`), checked as its project is."""
+    if found is None:
+        raise Http404(f"No such {what}.")
+    project_checked(request, found.project, role)
+    return found

@@ -3,10 +3,10 @@ in it (404 to outsiders, 403 below the role); see labeling.access."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
 from judging.access import project_for, run_for
-from labeling.access import project_checked
+from labeling.access import object_checked
 from optimizer import selectors
 from optimizer.models import Bullet, LibraryInstruction, OptimizationRun
 
@@ -14,36 +14,23 @@ __all__ = ["bullet_for", "instruction_for", "optimization_for", "project_for", "
 
 
 def bullet_for(request: HttpRequest, pk: int, role: str) -> Bullet:
-    bullet = selectors.with_card_data(Bullet.objects.all()).filter(pk=pk).first()
-    if bullet is None:
-        raise Http404("No such bullet.")
-    project_checked(request, bullet.project, role)
-    return bullet
+    bullets = selectors.with_card_data(Bullet.objects.all())
+    return object_checked(request, bullets.filter(pk=pk).first(), role, "bullet")
 
 
 def instruction_for(request: HttpRequest, pk: int, role: str) -> LibraryInstruction:
-    instruction = LibraryInstruction.objects.select_related("project").filter(pk=pk).first()
-    if instruction is None:
-        raise Http404("No such library instruction.")
-    project_checked(request, instruction.project, role)
-    return instruction
+    instructions = LibraryInstruction.objects.select_related("project")
+    return object_checked(request, instructions.filter(pk=pk).first(), role, "library instruction")
 
 
 def optimization_for(request: HttpRequest, pk: int, role: str) -> OptimizationRun:
-    run = (
-        OptimizationRun.objects.select_related(
-            "project",
-            "base_version",
-            "target_endpoint",
-            "reflection_endpoint",
-            "best_version",
-            "base_test_run",
-            "best_test_run",
-        )
-        .filter(pk=pk)
-        .first()
+    runs = OptimizationRun.objects.select_related(
+        "project",
+        "base_version",
+        "target_endpoint",
+        "reflection_endpoint",
+        "best_version",
+        "base_test_run",
+        "best_test_run",
     )
-    if run is None:
-        raise Http404("No such optimization run.")
-    project_checked(request, run.project, role)
-    return run
+    return object_checked(request, runs.filter(pk=pk).first(), role, "optimization run")

@@ -5,10 +5,7 @@ and a parsed score, never the body of what the server answered."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.conf import settings as django_settings
@@ -20,6 +17,7 @@ from judging.models import ModelEndpoint
 from judging.program import endpoint_key, endpoint_lm
 from judging.services import endpoint_test_call
 from labeling.models import Project
+from tests.security.fake_servers import JsonHandler, serving
 from tests.security.world import LEAD, users_make
 
 pytestmark = pytest.mark.django_db
@@ -30,52 +28,27 @@ MARKER = "INTERNAL-SERVICE-BODY-7f3a"
 APP_SETTINGS = ["DATABASE_URL", "SECRET_KEY", "CELERY_BROKER_URL"]
 
 
-class _Listener(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server that records the Authorization header of every request and answers
-    with a well-formed judgment whose reasoning carries a marker."""
+class _Listener(JsonHandler):
+    """A well-formed judgment whose reasoning carries a marker."""
 
-    seen: list[str]
-
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.seen.append(self.headers.get("Authorization", ""))
+    def answer(self) -> tuple[int, dict]:
         content = f"[[ ## reasoning ## ]]\n{MARKER}\n\n[[ ## score ## ]]\n5\n\n[[ ## completed ## ]]"
-        body = json.dumps(
-            {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "gpt-4.1-mini",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
-        pass
+        return 200, {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-4.1-mini",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        }
 
 
 @pytest.fixture
-def listener() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
-    server.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    yield server
-    server.shutdown()
-    server.server_close()
+def listener() -> Iterator:
+    with serving(_Listener) as server:
+        yield server
 
 
 @pytest.fixture

@@ -5,11 +5,8 @@ shown once, when made, and only their hash is stored."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.urls import reverse
@@ -19,6 +16,7 @@ from judging.runs import judge_run_start
 from judging.tokens import token_create
 from labeling.models import Item, Project
 from labeling.roles import LEAD, REVIEWER
+from tests.security.fake_servers import JsonHandler, serving
 from tests.security.world import users_make
 
 pytestmark = pytest.mark.django_db
@@ -29,39 +27,24 @@ KEY = "sk-test-SECRET123"
 CLOSED = "http://127.0.0.1:9/v1"
 
 
-class _CarelessProvider(BaseHTTPRequestHandler):
+class _CarelessProvider(JsonHandler):
     """An OpenAI-compatible server that refuses every key and, carelessly, quotes it in the error."""
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def answer(self) -> tuple[int, dict]:
         sent = self.headers.get("Authorization", "")
-        body = json.dumps(
-            {
-                "error": {
-                    "message": f"Incorrect API key provided: {sent}.",
-                    "type": "invalid_request_error",
-                    "code": "invalid_api_key",
-                }
+        return 401, {
+            "error": {
+                "message": f"Incorrect API key provided: {sent}.",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
             }
-        ).encode()
-        self.send_response(401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
-        pass
+        }
 
 
 @pytest.fixture
 def careless_provider() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CarelessProvider)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with serving(_CarelessProvider) as server:
+        yield server.url
 
 
 @pytest.fixture

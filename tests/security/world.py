@@ -103,21 +103,20 @@ _ROWS = [
 ]
 
 
-def other_team_build() -> Objects:
-    """Another team's project with one of every object, its lead the only member."""
-    project = Project.objects.create(name="Other team", slug="other-team", rubric="Rate the answer.")
-    lead = get_user_model().objects.create_user(username=OTHER_LEAD, password=PASSWORD)
-    membership_set(project=project, user=lead, role=LEAD)
-    run = run_make(project, lead, _ROWS)
+def objects_build(project: Project, *, labeler, reviewer, lead) -> Objects:
+    """One of every object a URL can name, in `project`: a finished judge run (its prompt version, a
+    candidate version, its bullets), a library instruction, a finished optimization run, an import job."""
+    run = run_make(project, labeler, _ROWS)
     version = run.prompt_version
     candidate = PromptVersion.objects.create(
         project=project,
         target_model=version.target_model,
         parent=version,
-        instructions=version.instructions + " Be brief.",
+        instructions=version.instructions + " Say why in one sentence.",
+        origin="hand-written",
         status=PromptVersion.Status.CANDIDATE,
     )
-    bullets_generate_from_run(run=run, user=lead)
+    bullets_generate_from_run(run=run, user=reviewer)
     item = run.judgments.order_by("id").first().item
     return Objects(
         project=project,
@@ -126,7 +125,9 @@ def other_team_build() -> Objects:
         version=version,
         candidate=candidate,
         bullet=Bullet.objects.filter(project=project).order_by("id").first(),
-        instruction=LibraryInstruction.objects.create(project=project, text="Read the whole document."),
+        instruction=LibraryInstruction.objects.create(
+            project=project, text="Check that the document answers the question, not only its words."
+        ),
         optimization=OptimizationRun.objects.create(
             project=project,
             base_version=version,
@@ -140,48 +141,30 @@ def other_team_build() -> Objects:
         import_job=ImportJob.objects.create(
             project=project,
             created_by=lead,
-            file_name="theirs.csv",
-            stored_path="/nonexistent/theirs.csv",
+            file_name="items.csv",
+            stored_path="/nonexistent/items.csv",
             status=ImportJob.Status.DONE,
             finished_at=timezone.now(),
         ),
-        labels={ANNOTATOR: item.labels.get(annotator=lead)},
+        labels={ANNOTATOR: item.labels.get(annotator=labeler)},
     )
+
+
+def other_team_build() -> Objects:
+    """Another team's project with one of every object, its lead the only member."""
+    project = Project.objects.create(name="Other team", slug="other-team", rubric="Rate the answer.")
+    lead = get_user_model().objects.create_user(username=OTHER_LEAD, password=PASSWORD)
+    membership_set(project=project, user=lead, role=LEAD)
+    return objects_build(project, labeler=lead, reviewer=lead, lead=lead)
 
 
 def world_build() -> World:
     project = demo_seed().project
     users = users_make(project)
-    run = run_make(project, users[ANNOTATOR], _ROWS)
-    version = run.prompt_version
-    candidate = PromptVersion.objects.create(
-        project=project,
-        target_model=version.target_model,
-        parent=version,
-        instructions=version.instructions + " Say why in one sentence.",
-        origin="hand-written",
-        status=PromptVersion.Status.CANDIDATE,
-    )
-    bullets_generate_from_run(run=run, user=users[REVIEWER])
-    bullet = Bullet.objects.filter(project=project).order_by("id").first()
-    instruction = LibraryInstruction.objects.create(
-        project=project, text="Check that the document answers the question, not only its words."
-    )
-    endpoint = ModelEndpoint.objects.get(name="sim/judge-small")
-    optimization = OptimizationRun.objects.create(
-        project=project,
-        base_version=version,
-        target_endpoint=endpoint,
-        reflection_endpoint=ModelEndpoint.objects.get(name="sim/reflector"),
-        status=OptimizationRun.Status.DONE,
-        best_version=candidate,
-        finished_at=timezone.now(),
-        created_by=users[LEAD],
-    )
-    item = run.judgments.order_by("id").first().item
-    labels = {ANNOTATOR: item.labels.get(annotator=users[ANNOTATOR])}
+    own = objects_build(project, labeler=users[ANNOTATOR], reviewer=users[REVIEWER], lead=users[LEAD])
+    labels = dict(own.labels)
     for person in (REVIEWER, LEAD):
-        labels[person] = Label.objects.create(item=item, annotator=users[person], score=3, rationale="ok")
+        labels[person] = Label.objects.create(item=own.item, annotator=users[person], score=3, rationale="ok")
     tokens, secrets = {}, {}
     for person, scopes in ((REVIEWER, ["prompts:read", "metrics:read"]), (LEAD, ["items:write"])):
         created = token_create(user=users[person], name=f"{person} service", scopes=scopes)
@@ -194,26 +177,18 @@ def world_build() -> World:
         token_hash=token_hash("fw_old00-left"),
         scopes=[],
     )
-    import_job = ImportJob.objects.create(
-        project=project,
-        created_by=users[LEAD],
-        file_name="items.csv",
-        stored_path="/nonexistent/items.csv",
-        status=ImportJob.Status.DONE,
-        finished_at=timezone.now(),
-    )
     return World(
         project=project,
         users=users,
-        item=item,
-        run=run,
-        version=version,
-        candidate=candidate,
-        endpoint=endpoint,
-        bullet=bullet,
-        instruction=instruction,
-        optimization=optimization,
-        import_job=import_job,
+        item=own.item,
+        run=own.run,
+        version=own.version,
+        candidate=own.candidate,
+        endpoint=ModelEndpoint.objects.get(name="sim/judge-small"),
+        bullet=own.bullet,
+        instruction=own.instruction,
+        optimization=own.optimization,
+        import_job=own.import_job,
         labels=labels,
         tokens=tokens,
         secrets=secrets,
