@@ -26,7 +26,7 @@ from common import (  # noqa: E402 - the path above first
     wait_until_finished,
 )
 
-KEY_ENV = "FLYWHEEL_BENCH_SIM_KEY"
+KEY_ENV = "BENCH_SIM_API_KEY"
 
 
 def flywheel_run(endpoint, version, *, timeout: float, item_set: str = "unlabeled") -> tuple[float, object]:
@@ -86,6 +86,8 @@ def main() -> None:
     import os
 
     os.environ[KEY_ENV] = "sim"
+    # The endpoint names this variable: allow it, for this process and the workers it starts.
+    os.environ["FLYWHEEL_KEY_ENVS"] = KEY_ENV
     where = throwaway_django("throughput")
     purge_queue()
     server, api_base = start_sim_server("--latency-ms", str(args.latency_ms))

@@ -209,7 +209,7 @@ def main() -> None:
     from django.db.models import Count
 
     from labeling.models import Label
-    from labeling.roles import ANNOTATOR, user_grant_role
+    from labeling.roles import ANNOTATOR, membership_set
 
     project, _, _ = make_project(args.items, {"name": "sim/judge-small", "model": "sim/judge-small"})
     project.labels_per_item = args.labels_per_item
@@ -220,7 +220,7 @@ def main() -> None:
         [User(username=f"annotator{i:02d}", password=password) for i in range(args.annotators)]
     )
     for user in users:
-        user_grant_role(user, ANNOTATOR)
+        membership_set(project=project, user=user, role=ANNOTATOR)
 
     print(
         f"labeling under load: {args.annotators} annotators, {args.items} items "

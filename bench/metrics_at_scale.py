@@ -33,15 +33,15 @@ def fill(project, endpoint, version, *, labels_per_item: int, seed: int = 0):
 
     from judging.models import JudgeRun, Judgment
     from labeling.models import Label
-    from labeling.roles import ANNOTATOR, LEAD, user_grant_role
+    from labeling.roles import ANNOTATOR, LEAD, membership_set
 
     rng = random.Random(seed)
     User = get_user_model()
     annotators = [User.objects.create_user(f"annotator{i}") for i in range(ANNOTATORS)]
     for user in annotators:
-        user_grant_role(user, ANNOTATOR)
+        membership_set(project=project, user=user, role=ANNOTATOR)
     lead = User.objects.create_user("lead")
-    user_grant_role(lead, LEAD)
+    membership_set(project=project, user=lead, role=LEAD)
     item_ids = list(project.items.order_by("id").values_list("id", flat=True))
     truth = {item_id: rng.randint(project.scale_min, project.scale_max) for item_id in item_ids}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.csp import POLICY
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,7 +94,13 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'flywheel.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+# Persistent connections, checked before reuse so that a database restart costs one failed check, not
+# a failed request.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A worker and the web process share the file: wait on a lock instead of failing at once.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
@@ -125,10 +133,42 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 UPLOAD_DIR = VAR_DIR / "uploads"
 
+# Model endpoints: the environment variables an endpoint may name for its key (never the app's own
+# settings, see judging.endpoint_rules) and, when set, the only hosts an endpoint may call.
+FLYWHEEL_KEY_ENVS = env_list(
+    "FLYWHEEL_KEY_ENVS",
+    [
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "MISTRAL_API_KEY",
+        "GROQ_API_KEY",
+        "TOGETHER_API_KEY",
+        "OPENROUTER_API_KEY",
+        "DEEPSEEK_API_KEY",
+        "FIREWORKS_API_KEY",
+        "COHERE_API_KEY",
+    ],
+)
+FLYWHEEL_ALLOWED_API_HOSTS = [host.lower() for host in env_list("FLYWHEEL_ALLOWED_API_HOSTS", [])]
+
+# Production transport security. Cookies are Secure unless DEBUG is on or SECURE_COOKIES=0, which the
+# embedded default's `manage.py demo` sets for the app it serves on plain http://127.0.0.1.
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Sent only on https responses (Django's SecurityMiddleware), so plain http is unaffected.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+if env_bool("FLYWHEEL_BEHIND_PROXY", False):
+    # Only behind a proxy that sets this header itself: otherwise any client could claim https.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# config.csp; FLYWHEEL_CSP= (empty) turns the header off, e.g. behind a proxy that sets its own.
+FLYWHEEL_CSP = env_str("FLYWHEEL_CSP", POLICY)
 
 # Celery. The embedded default is kombu's filesystem transport: a queue in a folder, no server.
 BROKER_DIR = VAR_DIR / "broker"

@@ -19,3 +19,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 # Hashing passwords slowly protects users, not test fixtures.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The sim server's stand-in key, named by the tests' HTTP endpoints (in the test process and the workers
+# the integration tests start, which read this module too).
+SIM_KEY_ENV = "SIMLLM_API_KEY"
+FLYWHEEL_KEY_ENVS = [*FLYWHEEL_KEY_ENVS, SIM_KEY_ENV]  # noqa: F405
+
+# The tests' clients and browsers speak plain http to the test server.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False

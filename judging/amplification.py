@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from judging.models import JudgeRun
 from judging.selectors import run_metrics
+from labeling.spreadsheet_safe import csv_cell
 
 COLUMNS = [
     "external_id",
@@ -72,7 +73,9 @@ def run_export_lines(*, run: JudgeRun, fmt: str) -> Iterator[str]:
         }
         if fmt == "csv":
             buffer = io.StringIO()
-            csv.DictWriter(buffer, fieldnames=COLUMNS).writerow(row)
+            csv.DictWriter(buffer, fieldnames=COLUMNS).writerow(
+                {key: csv_cell(value) for key, value in row.items()}
+            )
             yield buffer.getvalue()
         else:
             yield json.dumps(row, ensure_ascii=False) + "\n"

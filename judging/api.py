@@ -78,6 +78,7 @@ def token_required(scope: str) -> Callable:
                 return api_error(403, f"The token's owner does not hold the {role} role that {scope} needs.")
             request.user = token.user
             request.api_token = token
+            request.api_scope = scope
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -85,8 +86,13 @@ def token_required(scope: str) -> Callable:
     return decorator
 
 
-def _project(slug: str) -> Project | None:
-    return Project.objects.filter(slug=slug).first()
+def _project(request: HttpRequest, slug: str) -> Project | None:
+    """The project, found through the token owner's memberships: None (a 404) for one they are not a
+    member of, or in which their role is below what the token's scope needs."""
+    project = Project.objects.filter(slug=slug).first()
+    if project is None or not has_role(request.user, SCOPE_ROLES[request.api_scope], project):
+        return None
+    return project
 
 
 def _endpoint_named(request: HttpRequest) -> ModelEndpoint | None:
@@ -98,7 +104,7 @@ def _endpoint_named(request: HttpRequest) -> ModelEndpoint | None:
 @token_required(ApiToken.Scope.PROMPTS_READ)
 def production_prompt(request: HttpRequest, slug: str) -> JsonResponse:
     """The production prompt of (project, model): what a service needs to run the judge itself."""
-    project = _project(slug)
+    project = _project(request, slug)
     if project is None:
         return api_error(404, f"No project {slug!r}.")
     endpoint = _endpoint_named(request)
@@ -135,7 +141,7 @@ def production_prompt(request: HttpRequest, slug: str) -> JsonResponse:
 def metrics(request: HttpRequest, slug: str) -> JsonResponse:
     """Metrics per split of the project's production versions (or of every version with ?status=any),
     each measured on its own target model; ?model= narrows to one endpoint."""
-    project = _project(slug)
+    project = _project(request, slug)
     if project is None:
         return api_error(404, f"No project {slug!r}.")
     versions = project.prompt_versions.select_related("target_model")
@@ -174,7 +180,7 @@ def items_import_view(request: HttpRequest, slug: str) -> JsonResponse:
     """Items (and the labels they carry) from a JSON Lines or CSV body or an uploaded file "file", queued
     as the same import job as the browser's upload: 202 with the job's URL, which says how it ended
     (all of it imported, or nothing and every bad line named)."""
-    project = _project(slug)
+    project = _project(request, slug)
     if project is None:
         return api_error(404, f"No project {slug!r}.")
     try:
@@ -201,7 +207,10 @@ def items_import_view(request: HttpRequest, slug: str) -> JsonResponse:
 @token_required(ApiToken.Scope.ITEMS_WRITE)
 def import_job_view(request: HttpRequest, slug: str, job_id: int) -> JsonResponse:
     """An import job's status: queued, running, done (with its counts) or failed (with its bad lines)."""
-    job = ImportJob.objects.filter(pk=job_id, project__slug=slug).first()
+    project = _project(request, slug)
+    if project is None:
+        return api_error(404, f"No project {slug!r}.")
+    job = project.import_jobs.filter(pk=job_id).first()
     if job is None:
         return api_error(404, f"No import job #{job_id} in project {slug!r}.")
     return JsonResponse(_job_json(request, job))

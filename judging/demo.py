@@ -10,14 +10,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from judging.local_model import LOCAL_ENDPOINT_NAME, LOCAL_ENDPOINT_SETTINGS, local_model_answers
 from judging.models import ModelEndpoint, PromptVersion
 from judging.versions import version_create
 from labeling import demo_data
-from labeling.models import Item, Label, Project, split_for
-from labeling.roles import ANNOTATOR, LEAD, REVIEWER, user_grant_role
+from labeling.models import Item, Label, Membership, Project, split_for
+from labeling.roles import ANNOTATOR, LEAD, REVIEWER, membership_set
 
 DEMO_SLUG = "web-relevance-demo"
 # The two extra annotators exist so that the demo has human–human disagreement to show.
@@ -115,7 +116,7 @@ def _seed_items_and_labels(project: Project, seed: int) -> None:
         for g in generated
     )
     item_ids = dict(project.items.values_list("external_id", "id"))
-    labelers = {name: _labeler(name) for name in DEMO_LABELERS}
+    labelers = {name: _labeler(name, project) for name in DEMO_LABELERS}
     Label.objects.bulk_create(
         Label(
             item_id=item_ids[label.external_id],
@@ -127,17 +128,20 @@ def _seed_items_and_labels(project: Project, seed: int) -> None:
     )
 
 
-def _labeler(username: str):
+def _labeler(username: str, project: Project):
     user, created = get_user_model().objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()
         user.save()
-        user_grant_role(user, ANNOTATOR)
+    if not Membership.objects.filter(project=project, user=user).exists():
+        membership_set(project=project, user=user, role=ANNOTATOR)
     return user
 
 
 def demo_accounts_ensure(*, path: Path) -> list[DemoAccount]:
-    """The three demo accounts, with passwords generated on the first run and reused after."""
+    """The three demo accounts, with passwords generated on the first run and reused after; each holds its
+    role in the demo project."""
+    project = Project.objects.get(slug=DEMO_SLUG)
     saved = json.loads(path.read_text()) if path.exists() else {}
     accounts = []
     for role in (ANNOTATOR, REVIEWER, LEAD):
@@ -147,9 +151,10 @@ def demo_accounts_ensure(*, path: Path) -> list[DemoAccount]:
         if not user.check_password(password):
             user.set_password(password)
         if role == LEAD:
-            user.is_staff = True  # leads manage models in the admin
+            user.is_staff = True  # the demo's lead is also its operator: the admin shows every model
+            user.groups.add(Group.objects.get_or_create(name=LEAD)[0])  # the admin's permissions
         user.save()
-        user_grant_role(user, role)
+        membership_set(project=project, user=user, role=role)
         accounts.append(DemoAccount(role=role, username=username, password=password))
     path.write_text(json.dumps({a.username: a.password for a in accounts}, indent=2))
     path.chmod(0o600)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
+from judging.endpoint_rules import key_envs_allowed
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 
 
@@ -23,10 +25,20 @@ class ModelEndpointForm(forms.ModelForm):
             "price_input_per_mtok",
             "price_output_per_mtok",
         ]
-        help_texts = {
-            "api_key_env": "The NAME of the environment variable that holds the key (e.g. OPENAI_API_KEY), "
-            "never the key itself.",
-        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = key_envs_allowed()
+        self.fields["api_key_env"].help_text = (
+            "The NAME of the environment variable that holds the key, never the key itself. This server "
+            f"allows: {', '.join(allowed) if allowed else 'no key variable at all'} (FLYWHEEL_KEY_ENVS)."
+        )
+        hosts = settings.FLYWHEEL_ALLOWED_API_HOSTS
+        self.fields["api_base"].help_text = (
+            f"Allowed hosts: {', '.join(hosts)} (FLYWHEEL_ALLOWED_API_HOSTS)."
+            if hosts
+            else "Any host but Flywheel's own database and broker. Empty: the provider's own API."
+        )
 
     def clean_api_key_env(self) -> str:
         name = self.cleaned_data["api_key_env"].strip()

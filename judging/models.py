@@ -7,7 +7,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
+from judging.endpoint_rules import endpoint_validate
 from judging.sim.registry import REFLECTOR
 from labeling.lifecycle import BackgroundRun
 from labeling.models import Project
@@ -39,6 +41,14 @@ class ModelEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (simulator)" if self.is_simulator else self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # The form and the admin call clean() first; a direct call that skips them is refused here.
+        endpoint_validate(api_key_env=self.api_key_env, api_base=self.api_base)
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        endpoint_validate(api_key_env=self.api_key_env, api_base=self.api_base)
 
     @property
     def is_simulator(self) -> bool:
@@ -213,6 +223,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the token never expires.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -221,8 +232,12 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
 
 
 class EndpointLease(models.Model):

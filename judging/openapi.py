@@ -13,9 +13,9 @@ def openapi_schema() -> dict:
         found = {"200": ok}
         messages = {
             400: "Bad request",
-            401: "Missing, unknown or revoked token",
+            401: "Missing, unknown, revoked or expired token",
             403: "Token lacks the scope (or its owner the role)",
-            404: "Not found",
+            404: "Not found, or a project the token's owner is not a member of (or lacks the role in)",
             413: "Body too large",
         }
         for code in codes:

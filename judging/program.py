@@ -25,6 +25,7 @@ from dspy.utils.exceptions import (
     LMTransportError,
 )
 
+from judging.endpoint_rules import EndpointRefused, endpoint_refusals, key_env_refusal
 from judging.models import Judgment, ModelEndpoint, PromptVersion
 from labeling.models import Project
 
@@ -154,6 +155,16 @@ def endpoint_lm(
             async_engine=AsyncSimEngine(endpoint.model),
             **common,
         )
+    refusals = endpoint_refusals(api_key_env=endpoint.api_key_env, api_base=endpoint.api_base, resolve=True)
+    if refusals:
+        # Rules can tighten after an endpoint was saved: nothing is read or sent, every call fails in words.
+        reason = " ".join(refusals.values())
+        return lm_class(
+            f"refused/{endpoint.model}",
+            engine=RefusedEngine(reason),
+            async_engine=AsyncRefusedEngine(reason),
+            **common,
+        )
     return lm_class(
         endpoint.model,
         engine="litellm",
@@ -165,23 +176,47 @@ def endpoint_lm(
     )
 
 
+class RefusedEngine:
+    """The engine of an endpoint the operator's rules refuse: every call raises, before any network."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def complete(self, request):
+        raise EndpointRefused(self.reason)
+
+    def __deepcopy__(self, memo) -> RefusedEngine:
+        return self
+
+
+class AsyncRefusedEngine(RefusedEngine):
+    async def complete(self, request):
+        raise EndpointRefused(self.reason)
+
+
+def endpoint_key(endpoint: ModelEndpoint) -> str | None:
+    """The endpoint's key, read from its environment variable only when the operator allows that name."""
+    if not endpoint.api_key_env or key_env_refusal(endpoint.api_key_env):
+        return None
+    return os.environ.get(endpoint.api_key_env) or None
+
+
 # What a keyless self-hosted server (llama.cpp, vLLM, Ollama) is sent: it checks no key, but LiteLLM's
 # OpenAI client refuses to call without one.
 NO_KEY_PLACEHOLDER = "no-key"
 
 
 def endpoint_api_key(endpoint: ModelEndpoint) -> str | None:
-    """The key from the endpoint's named variable. An endpoint on its own server that names none gets a
-    placeholder: without it LiteLLM would fail for want of a key, or read OPENAI_API_KEY by itself and
-    send that key to the self-hosted server."""
-    if endpoint.api_key_env:
-        return os.environ.get(endpoint.api_key_env)
-    return NO_KEY_PLACEHOLDER if endpoint.api_base else None
+    """What LiteLLM is sent as the key: the endpoint's own (endpoint_key). An endpoint on its own server
+    with no key gets a placeholder: without it LiteLLM would fail for want of a key, or read
+    OPENAI_API_KEY by itself and send that key to the self-hosted server."""
+    key = endpoint_key(endpoint)
+    return NO_KEY_PLACEHOLDER if key is None and endpoint.api_base else key
 
 
 def key_redacted(message: str, endpoint: ModelEndpoint) -> str:
     """A provider's error can quote the key it was sent: never keep or show it."""
-    key = os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None
+    key = endpoint_key(endpoint)
     return message.replace(key, "[redacted]") if key else message
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 
 from judging.models import ApiToken
@@ -39,12 +41,14 @@ class CreatedToken:
     secret: str  # shown to its owner once, then gone
 
 
-def token_create(*, user, name: str, scopes: list[str]) -> CreatedToken:
+def token_create(*, user, name: str, scopes: list[str], expires_in_days: int | None = None) -> CreatedToken:
     name = name.strip()
     if not name:
         raise ValidationError("Give the token a name.")
     if not scopes:
         raise ValidationError("Choose at least one scope.")
+    if expires_in_days is not None and expires_in_days < 1:
+        raise ValidationError("A token expires at least one day after it is made.")
     not_allowed = sorted(set(scopes) - set(scopes_allowed(user)))
     if not_allowed:
         raise ValidationError(f"Your role does not allow the scope {', '.join(not_allowed)}.")
@@ -55,6 +59,7 @@ def token_create(*, user, name: str, scopes: list[str]) -> CreatedToken:
         prefix=secret[:PREFIX_SHOWN],
         token_hash=token_hash(secret),
         scopes=sorted(set(scopes)),
+        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     return CreatedToken(token=token, secret=secret)
 
@@ -67,14 +72,17 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
 
 
 def token_authenticate(secret: str) -> ApiToken | None:
-    """The active token with this secret, its use recorded; None for an unknown or revoked one."""
+    """The active token with this secret, its use recorded; None for an unknown, revoked or expired one."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
+    now = timezone.now()
     token = (
         ApiToken.objects.select_related("user")
         .filter(token_hash=token_hash(secret), revoked_at__isnull=True, user__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .first()
     )
     if token is not None:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
     return token

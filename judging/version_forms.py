@@ -76,6 +76,14 @@ class VersionDiffForm(forms.Form):
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “ranking service”.")
     scopes = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple)
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        choices=[("", "never"), (30, "in 30 days"), (90, "in 90 days"), (365, "in a year")],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial=90,
+    )
 
     def __init__(self, *args, allowed_scopes: list[str], **kwargs):
         super().__init__(*args, **kwargs)

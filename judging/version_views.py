@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from judging import charts, intervals, runs, tokens, versions
+from judging.access import project_for, version_for
 from judging.models import ApiToken, JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.version_forms import ApiTokenForm, VersionDiffForm, VersionDraftForm
 from labeling.models import SPLITS, Project
@@ -30,15 +31,9 @@ COMPARED = (
 )
 
 
-def _version_for(pk: int) -> PromptVersion:
-    return get_object_or_404(
-        PromptVersion.objects.select_related("project", "target_model", "parent", "created_by"), pk=pk
-    )
-
-
-@role_required(REVIEWER)
+@require_GET
 def version_list(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, REVIEWER)
     endpoints = ModelEndpoint.objects.filter(prompt_versions__project=project).distinct()
     model = (
         endpoints.filter(pk=request.GET.get("model")).first()
@@ -62,9 +57,9 @@ def version_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "judging/version_list.html", context)
 
 
-@role_required(REVIEWER)
+@require_GET
 def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    version = _version_for(pk)
+    version = version_for(request, pk, REVIEWER)
     measurements = versions.version_measurements(version)
     context = {
         "version": version,
@@ -82,11 +77,10 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "judging/version_detail.html", context)
 
 
-@role_required(LEAD)
 @require_POST
 def version_judge_test(request: HttpRequest, pk: int) -> HttpResponse:
     """Start a judge run of the version on its own target model over the test split: what promotion needs."""
-    version = _version_for(pk)
+    version = version_for(request, pk, LEAD)
     run = runs.judge_run_start(
         prompt_version=version,
         endpoint=version.target_model,
@@ -97,18 +91,18 @@ def version_judge_test(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("judging:run", pk=run.pk)
 
 
-@role_required(REVIEWER)
+@require_GET
 def version_program(request: HttpRequest, pk: int) -> JsonResponse:
     """The version's judge as DSPy program JSON (what Module.save(path.json) writes), as a download."""
-    version = _version_for(pk)
+    version = version_for(request, pk, REVIEWER)
     response = JsonResponse(versions.version_program_json(version), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="{version.project.slug}-v{version.pk}.json"'
     return response
 
 
-@role_required(REVIEWER)
+@require_GET
 def version_diff(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, REVIEWER)
     form = VersionDiffForm(request.GET or None, project=project)
     context = {"project": project, "form": form}
     if form.is_valid():
@@ -125,20 +119,18 @@ def version_diff(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "judging/version_diff.html", context)
 
 
-@role_required(LEAD)
 @require_http_methods(["GET", "POST"])
 def version_new(request: HttpRequest, slug: str) -> HttpResponse:
     """A lead writes a project's new version for a model of their choice, from a draft of the rubric."""
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, LEAD)
     form = VersionDraftForm(request.POST or None, project=project)
     return _save_draft(request, form, project=project, parent=None)
 
 
-@role_required(LEAD)
 @require_http_methods(["GET", "POST"])
 def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """A lead writes a new draft from any version; the version becomes its parent."""
-    parent = _version_for(pk)
+    parent = version_for(request, pk, LEAD)
     form = VersionDraftForm(request.POST or None, project=parent.project, parent=parent)
     return _save_draft(request, form, project=parent.project, parent=parent)
 
@@ -166,11 +158,10 @@ def _save_draft(
     return render(request, "judging/version_form.html", {"form": form, "parent": parent, "project": project})
 
 
-@role_required(LEAD)
 @require_http_methods(["GET", "POST"])
 def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: the confirmation, test metrics before and after. POST: promote (or say why not)."""
-    version = _version_for(pk)
+    version = version_for(request, pk, LEAD)
     refusals: list[str] = []
     reason = request.POST.get("reason", "") if request.method == "POST" else ""
     if request.method == "POST":
@@ -245,11 +236,11 @@ def _figure(measurement, attribute: str) -> float | None:
     return None if value is None else float(value)
 
 
-@role_required(REVIEWER)
+@require_GET
 def model_comparison(request: HttpRequest, slug: str) -> HttpResponse:
     """Each endpoint's production version for the project, with its test-split figures: the page a lead
     opens before switching to a cheaper model."""
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, REVIEWER)
     production = {
         v.target_model_id: v
         for v in project.prompt_versions.filter(status=PromptVersion.Status.PRODUCTION).select_related(
@@ -285,7 +276,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             created = tokens.token_create(
-                user=request.user, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"]
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_in_days=form.cleaned_data["expires_in_days"],
             )
         except ValidationError as error:
             form.add_error(None, error)

@@ -5,23 +5,25 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from judging import charts, intervals, runs, selectors, services
+from judging.access import project_for, run_for
 from judging.amplification import run_export_lines
 from judging.forms import JudgeRunForm, ModelEndpointForm
 from judging.models import JudgeRun, ModelEndpoint
 from judging.sim import SIM_MODELS
 from labeling.gold import item_gold
 from labeling.lifecycle import TransitionRefused, refused_response
-from labeling.models import SPLITS, Project
+from labeling.models import SPLITS
 from labeling.roles import LEAD, REVIEWER, require_role, role_required
 
 _EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
 
 @role_required(LEAD)
+@require_GET
 def endpoint_list(request: HttpRequest) -> HttpResponse:
     endpoints = ModelEndpoint.objects.all()
     return render(request, "judging/endpoint_list.html", {"endpoints": endpoints, "sim_models": SIM_MODELS})
@@ -47,18 +49,13 @@ def endpoint_test(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "judging/endpoint_list.html#test_result", {"endpoint": endpoint, "result": result})
 
 
-def _project_for(request: HttpRequest, slug: str) -> Project:
-    return get_object_or_404(Project, slug=slug)
-
-
-@role_required(REVIEWER)
 @require_http_methods(["GET", "POST"])
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     """The project's judge runs, the chart across prompt versions and (for a lead) the form to start one."""
-    project = _project_for(request, slug)
+    project = project_for(request, slug, REVIEWER)
     form = JudgeRunForm(request.POST or None, project=project)
     if request.method == "POST":
-        require_role(request.user, LEAD)
+        require_role(request.user, LEAD, project)
         if form.is_valid():
             run = runs.judge_run_start(user=request.user, **form.cleaned_data)
             return redirect("judging:run", pk=run.pk)
@@ -72,13 +69,9 @@ def run_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "judging/run_list.html", context)
 
 
-def _run_for(pk: int) -> JudgeRun:
-    return get_object_or_404(JudgeRun.objects.select_related("project", "prompt_version", "endpoint"), pk=pk)
-
-
-@role_required(REVIEWER)
+@require_GET
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run_for(pk)
+    run = run_for(request, pk, REVIEWER)
     progress = selectors.run_progress(run)
     if request.htmx and request.GET.get("part") == "progress":
         response = render(request, "judging/run_detail.html#progress", {"run": run, "progress": progress})
@@ -104,10 +97,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "judging/run_detail.html", context)
 
 
-@role_required(LEAD)
 @require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run_for(pk)
+    run = run_for(request, pk, LEAD)
     try:
         status = runs.judge_run_cancel(run=run)
     except TransitionRefused as refused:
@@ -119,10 +111,9 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("judging:run", pk=run.pk)
 
 
-@role_required(LEAD)
 @require_POST
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run_for(pk)
+    run = run_for(request, pk, LEAD)
     try:
         runs.judge_run_resume(run=run, include_cancelled=request.POST.get("include_cancelled") == "1")
     except TransitionRefused as refused:
@@ -131,9 +122,9 @@ def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("judging:run", pk=run.pk)
 
 
-@role_required(REVIEWER)
+@require_GET
 def run_disagreements(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run_for(pk)
+    run = run_for(request, pk, REVIEWER)
     filters = {
         "direction": request.GET.get("direction", "")
         if request.GET.get("direction") in ("lenient", "strict")
@@ -161,10 +152,10 @@ def run_disagreements(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
-@role_required(REVIEWER)
+@require_GET
 def run_item(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
     """Side by side: query, document, every human label with its rationale, the judge's answer."""
-    run = _run_for(pk)
+    run = run_for(request, pk, REVIEWER)
     judgment = get_object_or_404(run.judgments.select_related("item"), item_id=item_id)
     item = judgment.item
     labels = list(item.labels.select_related("annotator").order_by("created_at"))
@@ -183,10 +174,10 @@ def run_item(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
     return render(request, "judging/run_item.html", context)
 
 
-@role_required(REVIEWER)
+@require_GET
 def run_export(request: HttpRequest, pk: int, fmt: str) -> StreamingHttpResponse:
     """Machine labels of the run, with the test metrics of the (prompt version, model) that made them."""
-    run = _run_for(pk)
+    run = run_for(request, pk, REVIEWER)
     response = StreamingHttpResponse(run_export_lines(run=run, fmt=fmt), content_type=_EXPORT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="judge-run-{run.pk}.{fmt}"'
     return response

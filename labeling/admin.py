@@ -1,6 +1,12 @@
 from django.contrib import admin
 
-from labeling.models import ImportJob, Item, Label, LabelRevision, Project, Reservation, Skip
+from labeling.models import ImportJob, Item, Label, LabelRevision, Membership, Project, Reservation, Skip
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ("user",)
 
 
 @admin.register(Project)
@@ -8,6 +14,18 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "scale_min", "scale_max", "labels_per_item", "created_at")
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ("name", "slug")
+    inlines = (MembershipInline,)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Who holds which role in which project (the project's leads do the same on its settings page)."""
+
+    list_display = ("project", "user", "role", "created_at")
+    list_filter = ("role", "project")
+    search_fields = ("user__username", "project__slug", "project__name")
+    autocomplete_fields = ("user", "project")
+    list_select_related = ("project", "user")
 
 
 @admin.register(Item)

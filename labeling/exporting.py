@@ -1,6 +1,7 @@
 """Streaming export of a project's items with their labels and gold, as CSV or JSON Lines.
 
-labeling.importing reads both formats back: the export of one project imports into another as is.
+labeling.importing reads both formats back: the export of one project imports into another as is (the
+CSV's text cells are spreadsheet-safe, see labeling.spreadsheet_safe, and read back to the original).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.db.models import Prefetch
 
 from labeling.gold import item_gold
 from labeling.models import Item, Label, Project
+from labeling.spreadsheet_safe import csv_row
 
 EXPORT_FORMATS = ("csv", "jsonl")
 CSV_COLUMNS = ("external_id", "split", "query", "document", "metadata", "gold", "n_labels", "labels")
@@ -41,8 +43,7 @@ def items_export_lines(*, project: Project, fmt: str) -> Iterator[str]:
     for record in records:
         record["metadata"] = json.dumps(record["metadata"], ensure_ascii=False)
         record["labels"] = json.dumps(record["labels"], ensure_ascii=False)
-        record["gold"] = "" if record["gold"] is None else record["gold"]
-        yield writer.writerow([record[column] for column in CSV_COLUMNS])
+        yield writer.writerow(csv_row(record[column] for column in CSV_COLUMNS))
 
 
 def _items(project: Project) -> Iterator[Item]:

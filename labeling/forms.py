@@ -4,10 +4,11 @@ import time
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ValidationError
 
-from labeling.models import Item, Project
+from labeling.models import Item, Membership, Project
 from labeling.scale import scale_labels_parse, scale_labels_text
 from labeling.services import item_adjudicate_clean, label_clean
 
@@ -73,6 +74,25 @@ class ProjectForm(forms.ModelForm):
             "adjudication_spread",
             "queue_order",
         ]
+
+
+class MembershipForm(forms.Form):
+    """A project's lead adds a user, changes their role or takes them out."""
+
+    REMOVE = "remove"
+
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(
+        choices=[*Membership.Role.choices, (REMOVE, "Remove from the project")],
+        initial=Membership.Role.ANNOTATOR,
+    )
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise ValidationError(f"No active user is called {username!r}.")
+        return user
 
 
 class ImportForm(forms.Form):

@@ -22,6 +22,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from labeling.models import Item, Label, Project, split_for
+from labeling.spreadsheet_safe import csv_cell_read
 
 FIELDS = ("external_id", "query", "document", "score", "rationale", "annotator")
 FORMATS = ("csv", "jsonl")
@@ -249,18 +250,46 @@ class _Errors:
     def line(self, number: int, problems: list[str]) -> None:
         self.bad_lines += 1
         if len(self.found) < self.limit:
-            self.found.append(LineError(number, "; ".join(problems)))
+            self.found.append(LineError(number, readable("; ".join(problems))))
 
     def whole_file(self, message: str, line: int = 1) -> None:
         if message in self._file_messages:
             return
         self._file_messages.add(message)
         self.bad_lines += 1
-        self.found.insert(sum(1 for e in self.found if e.line <= line), LineError(line, message))
+        self.found.insert(sum(1 for e in self.found if e.line <= line), LineError(line, readable(message)))
+
+
+# Longest first: the UTF-32-LE mark begins with the UTF-16-LE one.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+_NUL_HEADER = (
+    "the header contains NUL characters, which cannot be stored: is the file UTF-16 or UTF-32 without "
+    "a byte order mark? Save it as UTF-8"
+)
+
+
+def _wide_encoding(path: Path) -> str | None:
+    """ "utf-16" or "utf-32" when the file starts with that byte order mark (spreadsheets save so)."""
+    with path.open("rb") as file:
+        start = file.read(4)
+    return next((name for bom, name in _WIDE_BOMS if start.startswith(bom)), None)
 
 
 def _physical_lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
-    """(line number, text, problem) for each line, read as bytes so memory stays flat whatever the size."""
+    """(line number, text, problem) for each line, read as bytes so memory stays flat whatever the size.
+    A UTF-16 or UTF-32 file with its byte order mark is decoded as such; without one, its lines show up
+    as lines holding NUL characters and are rejected as such."""
+    encoding = _wide_encoding(path)
+    if encoding is not None:
+        yield from _wide_lines(path, encoding)
+        return
     with path.open("rb") as file:
         for number, raw in enumerate(file, start=1):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
@@ -270,6 +299,24 @@ def _physical_lines(path: Path) -> Iterator[tuple[int, str, str | None]]:
             except UnicodeDecodeError as exc:
                 problem = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
                 yield number, raw.decode("utf-8", "replace"), problem
+
+
+def _wide_lines(path: Path, encoding: str) -> Iterator[tuple[int, str, str | None]]:
+    # newline="\n" splits where the UTF-8 reading does, so line numbers mean the same in both.
+    with path.open("r", encoding=encoding, newline="\n") as file:
+        number = 0
+        try:
+            for number, text in enumerate(file, start=1):  # noqa: B007 - the last number is reported below
+                yield number, text, None
+        except UnicodeDecodeError:
+            yield number + 1, "", f"not valid {encoding.upper()} (the file starts with its byte order mark)"
+
+
+def readable(message: str) -> str:
+    """An error message a person can read and PostgreSQL can store: control characters spelled out."""
+    return "".join(
+        char if char.isprintable() or char in "\n\t" else f"\\x{ord(char):02x}" for char in message
+    )
 
 
 def _has_nul(text: str) -> bool:
@@ -380,6 +427,9 @@ class _Importer:
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if header is None:
+                if any("\x00" in name for name in row):
+                    self.errors.line(first, [_NUL_HEADER])
+                    return
                 header = [name.strip() for name in row]
                 self.header_seen = True
                 columns = self._read_header(first, header)
@@ -395,7 +445,8 @@ class _Importer:
                 problems.append(problem)
             if any("\x00" in value for value in row):
                 problems.append("contains a NUL character, which cannot be stored")
-            self._add(first, dict(zip(header, row, strict=False)), columns, problems)
+            values = [csv_cell_read(value) for value in row]  # a Flywheel export's safe cells, as they were
+            self._add(first, dict(zip(header, values, strict=False)), columns, problems)
 
     def _report_bad_utf8(self, bad_utf8: dict[int, str], first: int, last: int) -> None:
         """Report the lines of one CSV row (first..last) that were not UTF-8, each under its own number."""

@@ -223,3 +223,33 @@ class ImportJob(BackgroundRun):
 
     def __str__(self) -> str:
         return f"import of {self.file_name} into {self.project} ({self.status})"
+
+
+class MembershipQuerySet(models.QuerySet):
+    def of(self, user) -> MembershipQuerySet:
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(user=user)
+
+
+class Membership(models.Model):
+    """One user's one role in one project: what they may see and do there (see labeling.roles)."""
+
+    class Role(models.TextChoices):
+        ANNOTATOR = "annotator"
+        REVIEWER = "reviewer"
+        LEAD = "lead"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} in {self.project}"

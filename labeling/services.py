@@ -3,6 +3,7 @@ skips), labels with their audit trail, and adjudication."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,8 +16,11 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from labeling import lifecycle, selectors
-from labeling.importing import ImportOptions, ImportRejected, items_import
+from labeling.importing import ImportOptions, ImportRejected, items_import, readable
 from labeling.models import ImportJob, Item, Label, LabelRevision, Project, Reservation, Skip
+from labeling.roles import LEAD, has_role
+
+logger = logging.getLogger(__name__)
 
 
 def import_job_create(*, project: Project, user, upload, options: dict) -> ImportJob:
@@ -48,11 +52,42 @@ def import_job_queue(*, project: Project, user, file_name: str, path: Path, opti
 
 def import_job_run(*, job: ImportJob) -> ImportJob:
     """Run one queued import. All or nothing: a rejected file leaves the project as it was. Only the
-    delivery that takes the queued job runs it; a redelivered message finds it taken and does nothing."""
+    delivery that takes the queued job runs it (a redelivered message finds it taken and does nothing),
+    and whatever goes wrong, the job ends "failed" with a message a person can read: never "running"."""
     attempt = lifecycle.run_claim(ImportJob, pk=job.pk)
     if attempt is None:
         job.refresh_from_db()
         return job
+    outcome = {"status": ImportJob.Status.FAILED, "error": "", "errors": []}
+    try:
+        if not has_role(job.created_by, LEAD, job.project):
+            # Memberships can change between the upload and the worker picking the job up.
+            refusal = f"{job.created_by} is no longer a lead of {job.project}: nothing was imported."
+            outcome |= {"error": refusal, "errors": [{"line": None, "message": refusal}]}
+        else:
+            with lifecycle.HeartbeatThread(ImportJob, job.pk, attempt, lifecycle.heartbeat_every()):
+                outcome = _import_job_import(job)
+    except Exception as exc:  # noqa: BLE001 - any failure must end the job, with words instead of a trace
+        logger.exception("import job %s failed", job.pk)
+        message = (
+            f"The import stopped on an unexpected error ({type(exc).__name__}); nothing was imported. "
+            "Try again, or ask an operator to look at the worker's log."
+        )
+        outcome = {
+            "status": ImportJob.Status.FAILED,
+            "error": message,
+            "errors": [{"line": None, "message": message}],
+        }
+    outcome["errors"] = [{**error, "message": readable(error["message"])} for error in outcome["errors"]]
+    outcome["error"] = readable(outcome["error"])
+    lifecycle.run_finish(ImportJob, pk=job.pk, attempt=attempt, **outcome)
+    Path(job.stored_path).unlink(missing_ok=True)
+    job.refresh_from_db()
+    return job
+
+
+def _import_job_import(job: ImportJob) -> dict:
+    """What run_finish records of one import: its status, error and line errors, and what it imported."""
     raw = job.options
     options = ImportOptions(
         format=raw.get("format"),
@@ -61,36 +96,27 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         labels_as=raw.get("labels_as"),
         scale_labels=raw.get("scale_labels"),
     )
-    status, errors, error = ImportJob.Status.DONE, [], ""
-    items_imported = labels_imported = 0
     try:
-        with lifecycle.HeartbeatThread(ImportJob, job.pk, attempt, lifecycle.heartbeat_every()):
-            result = items_import(project=job.project, path=Path(job.stored_path), options=options)
+        result = items_import(project=job.project, path=Path(job.stored_path), options=options)
     except ImportRejected as rejected:
-        status = ImportJob.Status.FAILED
         errors = [{"line": e.line, "message": e.message} for e in rejected.errors]
         if rejected.bad_lines > len(rejected.errors):
             errors.append({"line": None, "message": f"{rejected.bad_lines} bad lines in all."})
-        error = str(rejected)
+        return {"status": ImportJob.Status.FAILED, "error": str(rejected), "errors": errors}
     except ValueError as bad_options:  # options that make no sense for this project, e.g. an unknown field
-        status, error = ImportJob.Status.FAILED, str(bad_options)
-        errors = [{"line": None, "message": error}]
-    else:
-        items_imported = result.items_created + result.items_updated
-        labels_imported = result.labels_imported
-    lifecycle.run_finish(
-        ImportJob,
-        pk=job.pk,
-        status=status,
-        error=error,
-        attempt=attempt,
-        errors=errors,
-        items_imported=items_imported,
-        labels_imported=labels_imported,
-    )
-    Path(job.stored_path).unlink(missing_ok=True)
-    job.refresh_from_db()
-    return job
+        error = str(bad_options)
+        return {
+            "status": ImportJob.Status.FAILED,
+            "error": error,
+            "errors": [{"line": None, "message": error}],
+        }
+    return {
+        "status": ImportJob.Status.DONE,
+        "error": "",
+        "errors": [],
+        "items_imported": result.items_created + result.items_updated,
+        "labels_imported": result.labels_imported,
+    }
 
 
 # The labeling queue

@@ -7,9 +7,13 @@ from labeling.models import ImportJob
 from labeling.services import import_job_run
 
 
-@shared_task(time_limit=3600)
+# The soft limit raises inside the import, which then ends the job "failed" (the hard limit would kill the
+# process and leave it "running").
+@shared_task(time_limit=3600, soft_time_limit=3540)
 def import_job_run_task(job_id: int) -> None:
-    import_job_run(job=ImportJob.objects.select_related("project").get(pk=job_id))
+    job = ImportJob.objects.select_related("project", "created_by").filter(pk=job_id).first()
+    if job is not None:  # its project was deleted meanwhile: nothing is left to import into
+        import_job_run(job=job)
 
 
 # Celery beat runs this every settings.BACKGROUND_LIVENESS_EVERY_S, on the default queue; a page view

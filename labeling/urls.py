@@ -8,6 +8,7 @@ urlpatterns = [
     path("projects/new/", views.project_create, name="project_create"),
     path("projects/<slug:slug>/", views.project_detail, name="project"),
     path("projects/<slug:slug>/edit/", views.project_edit, name="project_edit"),
+    path("projects/<slug:slug>/members/", views.project_members, name="members"),
     path("projects/<slug:slug>/import/", views.items_import, name="import"),
     path("projects/<slug:slug>/import/<int:job_id>/", views.import_job, name="import_job"),
     re_path(r"^projects/(?P<slug>[-\w]+)/export\.(?P<fmt>csv|jsonl)$", views.items_export, name="export"),

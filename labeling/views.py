@@ -1,26 +1,38 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from labeling import charts, selectors, services
+from labeling.access import project_for
 from labeling.agreement import agreement_compute
 from labeling.exporting import items_export_lines
-from labeling.forms import AdjudicationForm, ImportForm, LabelForm, ProjectForm, shown_stamp
+from labeling.forms import AdjudicationForm, ImportForm, LabelForm, MembershipForm, ProjectForm, shown_stamp
 from labeling.models import ImportJob, Item, Label, Project
-from labeling.roles import ANNOTATOR, LEAD, REVIEWER, has_role, role_required
+from labeling.roles import (
+    ANNOTATOR,
+    LEAD,
+    REVIEWER,
+    membership_remove,
+    membership_set,
+    projects_of,
+    role_required,
+)
 
 _EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    # A user without a role is logged in but not admitted yet: no project is shown to them.
-    projects = Project.objects.all() if has_role(request.user, ANNOTATOR) else Project.objects.none()
+    # Only the projects the user is a member of; without any membership they are not admitted yet.
+    projects = projects_of(request.user)
     return render(request, "labeling/home.html", {"projects": projects})
 
 
@@ -29,27 +41,56 @@ def home(request: HttpRequest) -> HttpResponse:
 def project_create(request: HttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        project = form.save()
+        with transaction.atomic():
+            project = form.save()
+            membership_set(project=project, user=request.user, role=LEAD)  # its creator leads it
         messages.success(request, f"Project “{project.name}” created.")
         return redirect(project)
     return render(request, "labeling/project_form.html", {"form": form})
 
 
-@role_required(LEAD)
 @require_http_methods(["GET", "POST"])
 def project_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, LEAD)
     form = ProjectForm(request.POST or None, instance=project)
     if request.method == "POST" and form.is_valid():
         project = form.save()
         messages.success(request, f"Settings of “{project.name}” saved.")
         return redirect(project)
-    return render(request, "labeling/project_form.html", {"form": form, "project": project})
+    context = {"form": form, "project": project} | _members_context(project)
+    return render(request, "labeling/project_form.html", context)
 
 
-@role_required(ANNOTATOR)
+def _members_context(project: Project) -> dict:
+    return {"members": project.memberships.select_related("user"), "member_form": MembershipForm()}
+
+
+@require_POST
+def project_members(request: HttpRequest, slug: str) -> HttpResponse:
+    """A lead of the project adds a member, changes a member's role or takes a member out."""
+    project = project_for(request, slug, LEAD)
+    form = MembershipForm(request.POST)
+    if form.is_valid():
+        user, role = form.cleaned_data["username"], form.cleaned_data["role"]
+        try:
+            if role == MembershipForm.REMOVE:
+                membership_remove(project=project, user=user)
+                done = f"{user} is no longer a member of “{project.name}”."
+            else:
+                membership_set(project=project, user=user, role=role)
+                done = f"{user} is now {role} in “{project.name}”."
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+        else:
+            messages.success(request, done)
+    else:
+        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+    return redirect("labeling:project_edit", slug=project.slug)
+
+
+@require_GET
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, ANNOTATOR)
     splits = selectors.project_split_counts(project=project)
     totals = selectors.split_counts_total(splits)
     labels_today = selectors.project_labels_today(project=project)
@@ -64,10 +105,9 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "labeling/project_detail.html", context)
 
 
-@role_required(LEAD)
 @require_http_methods(["GET", "POST"])
 def items_import(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, LEAD)
     form = ImportForm(request.POST or None, request.FILES or None, project=project)
     if request.method == "POST" and form.is_valid():
         job = services.import_job_create(
@@ -80,9 +120,10 @@ def items_import(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "labeling/import_form.html", {"project": project, "form": form})
 
 
-@role_required(LEAD)
+@require_GET
 def import_job(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob.objects.select_related("project"), pk=job_id, project__slug=slug)
+    project = project_for(request, slug, LEAD)
+    job = get_object_or_404(ImportJob.objects.select_related("project"), pk=job_id, project=project)
     if request.htmx:
         response = render(request, "labeling/import_job.html#status", {"job": job})
         if not job.is_active:
@@ -91,9 +132,9 @@ def import_job(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     return render(request, "labeling/import_job.html", {"job": job, "project": job.project})
 
 
-@role_required(REVIEWER)
+@require_GET
 def items_export(request: HttpRequest, slug: str, fmt: str) -> StreamingHttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, REVIEWER)
     response = StreamingHttpResponse(
         items_export_lines(project=project, fmt=fmt), content_type=_EXPORT_TYPES[fmt]
     )
@@ -151,16 +192,15 @@ def _next(
     return _workspace(request, project, item, form=form, notice=notice)
 
 
-@role_required(ANNOTATOR)
+@require_GET
 def label(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, ANNOTATOR)
     return _workspace(request, project, services.item_reserve_next(project=project, annotator=request.user))
 
 
-@role_required(ANNOTATOR)
 @require_POST
 def label_submit(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, ANNOTATOR)
     item = _item_in(project, item_id)
     form = LabelForm(request.POST, project=project, item=item)
     if not form.is_valid():
@@ -175,18 +215,16 @@ def label_submit(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
     return _next(request, project, notice=f"Saved {label.score} for “{item.query[:80]}”. Press U to undo.")
 
 
-@role_required(ANNOTATOR)
 @require_POST
 def label_skip(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, ANNOTATOR)
     services.item_skip(item=_item_in(project, item_id), annotator=request.user)
     return _next(request, project, notice="Skipped: it comes back once the rest of your queue is done.")
 
 
-@role_required(ANNOTATOR)
 @require_POST
 def label_undo(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, ANNOTATOR)
     undone = services.label_undo_last(project=project, annotator=request.user)
     if undone is None:
         return _next(request, project, notice="Nothing to undo: you have no label in this project.")
@@ -197,9 +235,9 @@ def label_undo(request: HttpRequest, slug: str) -> HttpResponse:
     return _next(request, project, notice, item=undone.item, form=form)
 
 
-@role_required(ANNOTATOR)
+@require_GET
 def my_labels(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, ANNOTATOR)
     labels = (
         Label.objects.filter(item__project=project, annotator=request.user)
         .select_related("item")
@@ -210,10 +248,9 @@ def my_labels(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "labeling/my_labels.html", {"project": project, "page": page})
 
 
-@role_required(ANNOTATOR)
 @require_http_methods(["GET", "POST"])
 def my_label_edit(request: HttpRequest, slug: str, label_id: int) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, ANNOTATOR)
     # Someone else's label is a 404: an annotator cannot even learn that it exists.
     label = get_object_or_404(
         Label.objects.select_related("item"), pk=label_id, item__project=project, annotator=request.user
@@ -247,9 +284,9 @@ def my_label_edit(request: HttpRequest, slug: str, label_id: int) -> HttpRespons
 # Reviewers: adjudication and agreement.
 
 
-@role_required(REVIEWER)
+@require_GET
 def adjudication_queue(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, REVIEWER)
     include_done = request.GET.get("show") == "all"
     items = selectors.adjudication_queue(project=project, include_done=include_done)
     page = Paginator(items, 50).get_page(request.GET.get("page"))
@@ -257,10 +294,9 @@ def adjudication_queue(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "labeling/adjudication_queue.html", context)
 
 
-@role_required(REVIEWER)
 @require_http_methods(["GET", "POST"])
 def adjudicate(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, REVIEWER)
     item = get_object_or_404(Item.objects.select_related("adjudicated_by"), pk=item_id, project=project)
     item.project = project
     form = AdjudicationForm(
@@ -287,9 +323,9 @@ def adjudicate(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
     return render(request, "labeling/adjudicate.html", context)
 
 
-@role_required(REVIEWER)
+@require_GET
 def agreement(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, REVIEWER)
     result = agreement_compute(
         rows=selectors.project_label_rows(project=project), scale_points=project.scale_points
     )

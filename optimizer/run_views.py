@@ -7,9 +7,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from judging import intervals
@@ -17,8 +17,9 @@ from judging.models import Judgment, ModelEndpoint, PromptVersion
 from judging.versions import word_diff
 from labeling.lifecycle import TransitionRefused, refused_response
 from labeling.models import Project
-from labeling.roles import LEAD, REVIEWER, has_role, role_required
+from labeling.roles import LEAD, REVIEWER, has_role
 from optimizer import charts, runs
+from optimizer.access import optimization_for, project_for
 from optimizer.models import OptimizationRun
 from optimizer.run_forms import OptimizationRunForm
 
@@ -30,12 +31,12 @@ ROWS = (
 )
 
 
-@role_required(REVIEWER)
+@require_http_methods(["GET", "POST"])
 def run_list(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, REVIEWER)
     form = OptimizationRunForm(project=project, initial=_prefill(request, project))
     if request.method == "POST":
-        if not has_role(request.user, LEAD):
+        if not has_role(request.user, LEAD, project):
             return HttpResponse("Only a lead can launch optimization runs.", status=403)
         form = OptimizationRunForm(request.POST, project=project)
         if form.is_valid():
@@ -56,15 +57,15 @@ def run_list(request: HttpRequest, slug: str) -> HttpResponse:
         "production": PromptVersion.objects.filter(
             project=project, status=PromptVersion.Status.PRODUCTION
         ).select_related("target_model"),
-        "is_lead": has_role(request.user, LEAD),
+        "is_lead": has_role(request.user, LEAD, project),
     }
     return render(request, "optimizer/run_list.html", context)
 
 
-@role_required(LEAD)
+@require_GET
 def run_estimate(request: HttpRequest, slug: str) -> HttpResponse:
     """The estimate partial, redrawn by htmx whenever the launch form changes."""
-    project = get_object_or_404(Project, slug=slug)
+    project = project_for(request, slug, LEAD)
     form = OptimizationRunForm(request.GET, project=project)
     return render(request, "optimizer/run_list.html#estimate", {"estimate": _estimate(form, project)})
 
@@ -119,31 +120,16 @@ def _estimate(form: OptimizationRunForm, project: Project) -> dict | None:
     return {**estimate, "max_dollars": data.get("max_dollars")}
 
 
-def _run_for(pk: int) -> OptimizationRun:
-    return get_object_or_404(
-        OptimizationRun.objects.select_related(
-            "project",
-            "base_version",
-            "target_endpoint",
-            "reflection_endpoint",
-            "best_version",
-            "base_test_run",
-            "best_test_run",
-        ),
-        pk=pk,
-    )
-
-
-@role_required(REVIEWER)
+@require_GET
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run_for(pk)
+    run = optimization_for(request, pk, REVIEWER)
     live = {
         "run": run,
         "chart": charts.progress_chart(
             run.progress, base_score=run.base_dev_score, budget=run.max_metric_calls
         ),
         "candidates_accepted": run.candidates.count(),
-        "is_lead": has_role(request.user, LEAD),
+        "is_lead": has_role(request.user, LEAD, run.project),
     }
     if request.htmx and request.GET.get("part") == "live":
         response = render(request, "optimizer/run_detail.html#live", live)
@@ -196,10 +182,9 @@ def _before_after(run: OptimizationRun) -> dict | None:
     return {"rows": rows, "items": (len(base), len(best)), "paired_items": len(paired[0].gold)}
 
 
-@role_required(LEAD)
 @require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run_for(pk)
+    run = optimization_for(request, pk, LEAD)
     try:
         status = runs.optimization_run_cancel(run=run)
     except TransitionRefused as refused:
@@ -213,10 +198,9 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("optimizer:run", pk=run.pk)
 
 
-@role_required(LEAD)
 @require_POST
 def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run_for(pk)
+    run = optimization_for(request, pk, LEAD)
     try:
         runs.optimization_run_resume(run=run, include_cancelled=request.POST.get("include_cancelled") == "1")
     except TransitionRefused as refused:

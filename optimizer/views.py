@@ -9,28 +9,20 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from judging.models import JudgeRun, PromptVersion
-from labeling.models import Project
-from labeling.roles import REVIEWER, role_required
+from judging.models import PromptVersion
+from labeling.roles import REVIEWER
 from optimizer import bullets as rules
 from optimizer import library, selectors
+from optimizer.access import bullet_for, instruction_for, project_for, run_for
 from optimizer.forms import BulletTextForm, InstructionForm, InstructionFromBulletsForm, MergeForm
 from optimizer.models import Bullet, LibraryInstruction
 
 _DIRECTIONS = ("lenient", "strict")
-
-
-def _project_for(slug: str) -> Project:
-    return get_object_or_404(Project, slug=slug)
-
-
-def _bullet_for(pk: int) -> Bullet:
-    return get_object_or_404(selectors.with_card_data(Bullet.objects.all()), pk=pk)
 
 
 def _ids(request: HttpRequest, name: str) -> list[int]:
@@ -44,9 +36,9 @@ def _error_text(error: ValidationError) -> str:
 # The queue
 
 
-@role_required(REVIEWER)
+@require_GET
 def bullet_queue(request: HttpRequest, slug: str) -> HttpResponse:
-    project = _project_for(slug)
+    project = project_for(request, slug, REVIEWER)
     status = request.GET.get("status", "open")
     filters = {
         "status": status if status in Bullet.Status.values else "",
@@ -82,7 +74,7 @@ def bullet_queue(request: HttpRequest, slug: str) -> HttpResponse:
 def _card(request: HttpRequest, bullet: Bullet, *, error: str = "") -> HttpResponse:
     """The bullet's card for an htmx swap; without htmx, back to the page the reviewer came from."""
     if request.htmx:
-        bullet = _bullet_for(bullet.pk)
+        bullet = bullet_for(request, bullet.pk, REVIEWER)
         return render(request, "optimizer/bullet_queue.html#card", {"bullet": bullet, "error": error})
     if error:
         messages.error(request, error)
@@ -92,9 +84,9 @@ def _card(request: HttpRequest, bullet: Bullet, *, error: str = "") -> HttpRespo
     return redirect(back)
 
 
-@role_required(REVIEWER)
+@require_GET
 def bullet_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    bullet = _bullet_for(pk)
+    bullet = bullet_for(request, pk, REVIEWER)
     if request.htmx:
         return render(request, "optimizer/bullet_queue.html#card", {"bullet": bullet})
     context = {
@@ -106,10 +98,9 @@ def bullet_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _act(action):
-    @role_required(REVIEWER)
     @require_POST
     def view(request: HttpRequest, pk: int) -> HttpResponse:
-        bullet = get_object_or_404(Bullet, pk=pk)
+        bullet = bullet_for(request, pk, REVIEWER)
         try:
             action(bullet=bullet, user=request.user)
         except ValidationError as error:
@@ -125,10 +116,9 @@ bullet_reject = _act(rules.bullet_reject)
 bullet_reopen = _act(rules.bullet_reopen)
 
 
-@role_required(REVIEWER)
 @require_http_methods(["GET", "POST"])
 def bullet_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    bullet = _bullet_for(pk)
+    bullet = bullet_for(request, pk, REVIEWER)
     form = BulletTextForm(request.POST or None, initial={"text": bullet.text})
     if request.method == "POST" and form.is_valid():
         try:
@@ -142,11 +132,10 @@ def bullet_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "optimizer/bullet_edit.html", context)
 
 
-@role_required(REVIEWER)
 @require_POST
 def bullets_generate(request: HttpRequest, pk: int) -> HttpResponse:
     """From a finished judge run: all its train/dev disagreements, or one item's (item_id)."""
-    run = get_object_or_404(JudgeRun.objects.select_related("project"), pk=pk)
+    run = run_for(request, pk, REVIEWER)
     if not run.is_finished:
         messages.error(request, "The run is still going: make bullets once it has finished.")
         return redirect("judging:run", pk=run.pk)
@@ -166,10 +155,9 @@ def bullets_generate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(f"{url}?status=&version={run.prompt_version_id}")
 
 
-@role_required(REVIEWER)
 @require_http_methods(["GET", "POST"])
 def bullets_merge(request: HttpRequest, slug: str) -> HttpResponse:
-    project = _project_for(slug)
+    project = project_for(request, slug, REVIEWER)
     if request.method == "POST":
         form = MergeForm(request.POST, project=project)
         chosen = list(form.fields["bullets"].queryset.filter(pk__in=request.POST.getlist("bullets")))
@@ -200,10 +188,10 @@ def bullets_merge(request: HttpRequest, slug: str) -> HttpResponse:
 # The flywheel's gauge
 
 
-@role_required(REVIEWER)
+@require_GET
 def version_counts(request: HttpRequest, slug: str) -> HttpResponse:
     """Disagreements and open bullets per prompt version: a page, and the part the project page loads."""
-    project = _project_for(slug)
+    project = project_for(request, slug, REVIEWER)
     context = {"project": project, "counts": selectors.prompt_version_counts(project)}
     template = "optimizer/counts.html#counts" if request.htmx else "optimizer/counts.html"
     return render(request, template, context)
@@ -212,9 +200,9 @@ def version_counts(request: HttpRequest, slug: str) -> HttpResponse:
 # The instruction library
 
 
-@role_required(REVIEWER)
+@require_GET
 def library_list(request: HttpRequest, slug: str) -> HttpResponse:
-    project = _project_for(slug)
+    project = project_for(request, slug, REVIEWER)
     return render(
         request,
         "optimizer/library.html",
@@ -222,11 +210,10 @@ def library_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@role_required(REVIEWER)
 @require_http_methods(["GET", "POST"])
 def instruction_new(request: HttpRequest, slug: str) -> HttpResponse:
     """A library instruction from approved bullets (those ticked in the queue)."""
-    project = _project_for(slug)
+    project = project_for(request, slug, REVIEWER)
     form = InstructionFromBulletsForm(request.POST or None, project=project)
     if request.method == "POST" and form.is_valid():
         try:
@@ -261,14 +248,9 @@ def _say_flags(request: HttpRequest, instruction: LibraryInstruction, done: str)
         messages.success(request, f"{done}.")
 
 
-def _instruction_for(pk: int) -> LibraryInstruction:
-    return get_object_or_404(LibraryInstruction.objects.select_related("project"), pk=pk)
-
-
-@role_required(REVIEWER)
 @require_http_methods(["GET", "POST"])
 def instruction_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    instruction = _instruction_for(pk)
+    instruction = instruction_for(request, pk, REVIEWER)
     form = InstructionForm(request.POST or None, initial={"text": instruction.text})
     if request.method == "POST" and form.is_valid():
         library.instruction_edit(instruction=instruction, text=form.cleaned_data["text"], user=request.user)
@@ -278,19 +260,17 @@ def instruction_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "optimizer/instruction_edit.html", context)
 
 
-@role_required(REVIEWER)
 @require_POST
 def instruction_move(request: HttpRequest, pk: int) -> HttpResponse:
-    instruction = _instruction_for(pk)
+    instruction = instruction_for(request, pk, REVIEWER)
     offset = -1 if request.POST.get("to") == "up" else 1
     library.instruction_move(instruction=instruction, offset=offset, user=request.user)
     return redirect("optimizer:library", slug=instruction.project.slug)
 
 
-@role_required(REVIEWER)
 @require_POST
 def instruction_active(request: HttpRequest, pk: int) -> HttpResponse:
-    instruction = _instruction_for(pk)
+    instruction = instruction_for(request, pk, REVIEWER)
     library.instruction_set_active(
         instruction=instruction, active=request.POST.get("active") == "1", user=request.user
     )

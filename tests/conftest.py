@@ -7,9 +7,10 @@ import os
 
 import pytest
 from django.conf import settings
+from django.db.models.signals import post_save
 
 from labeling.models import Project
-from labeling.roles import ANNOTATOR, LEAD, REVIEWER, user_grant_role
+from labeling.roles import ANNOTATOR, LEAD, REVIEWER, membership_set
 
 PASSWORD = "correct horse battery staple"
 
@@ -49,11 +50,34 @@ def postgres_db(transactional_db):
 
 
 @pytest.fixture
-def make_user(django_user_model):
+def role_in_every_project(db):
+    """role_in_every_project(user, role): the user holds `role` in every project, those there now and
+    those the test creates later, as the upgrade migration gives every user their old global role.
+    For the tests of one project's pages; tests/security builds per-project memberships itself."""
+    held: dict = {}
+
+    def grant_in_new_project(sender, instance, created, **kwargs):
+        if created:
+            for user, role in held.values():
+                membership_set(project=instance, user=user, role=role)
+
+    post_save.connect(grant_in_new_project, sender=Project, dispatch_uid="tests-role-in-every-project")
+
+    def grant(user, role: str) -> None:
+        held[user.pk] = (user, role)
+        for project in Project.objects.all():
+            membership_set(project=project, user=user, role=role)
+
+    yield grant
+    post_save.disconnect(sender=Project, dispatch_uid="tests-role-in-every-project")
+
+
+@pytest.fixture
+def make_user(django_user_model, role_in_every_project):
     def make(username: str, *roles: str):
         user = django_user_model.objects.create_user(username=username, password=PASSWORD)
         for role in roles:
-            user_grant_role(user, role)
+            role_in_every_project(user, role)
         return user
 
     return make

@@ -14,7 +14,7 @@ from tests.integration.conftest import celery_worker_process  # noqa: F401 - a f
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.slow]
 
 RUN_TIMEOUT_MS = 180_000
-KEY_ENV = "FLYWHEEL_SIM_API_KEY"
+KEY_ENV = "SIMLLM_API_KEY"  # allowed in config.test_settings
 CALL_LATENCY_MS = 100
 
 

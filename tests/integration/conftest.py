@@ -134,7 +134,7 @@ def fast_liveness(monkeypatch, settings):
     return values
 
 
-KEY_ENV = "FLYWHEEL_SIM_API_KEY"
+KEY_ENV = "SIMLLM_API_KEY"  # allowed in config.test_settings
 # Every kind of fault, 20% of all requests in total.
 FAULTS_20 = {"rate_429": 0.05, "rate_5xx": 0.05, "rate_timeout": 0.05, "rate_malformed_body": 0.05}
 

@@ -24,7 +24,7 @@ from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
-KEY_ENV = "FLYWHEEL_SIM_API_KEY"
+KEY_ENV = "SIMLLM_API_KEY"  # allowed in config.test_settings
 ITEMS = 800
 
 

@@ -15,7 +15,8 @@ from judging.models import ApiToken, PromptVersion
 from judging.openapi import openapi_schema
 from judging.tokens import token_create
 from judging.versions import version_promote
-from labeling.models import ImportJob, Item, Label
+from labeling.models import ImportJob, Item, Label, Membership
+from labeling.roles import REVIEWER
 from tests.judging.versioning import baseline, measure
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def _prompt_url(project, model="sim/judge-small") -> str:
     return reverse("api:prompt", args=[project.slug]) + f"?model={model}"
 
 
-def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(client_for, reviewer):
+def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(client_for, reviewer, project):
     client = client_for(reviewer)
     response = client.post(reverse("judging:tokens"), {"name": "ranking service", "scopes": READ})
     secret = response.context["created"].secret
@@ -56,7 +57,7 @@ def test_a_new_token_is_shown_once_and_only_its_hash_is_stored(client_for, revie
     assert secret not in later and token.prefix in later and "ranking service" in later
 
 
-def test_the_token_page_offers_only_the_scopes_the_role_allows(client_for, reviewer, annotator):
+def test_the_token_page_offers_only_the_scopes_the_role_allows(client_for, reviewer, annotator, project):
     form = client_for(reviewer).get(reverse("judging:tokens")).context["form"]
     assert [value for value, _ in form.fields["scopes"].choices] == READ
     response = client_for(reviewer).post(reverse("judging:tokens"), {"name": "x", "scopes": ["items:write"]})
@@ -107,7 +108,7 @@ def test_a_token_without_the_scope_gets_a_json_403(client, lead, production):
 
 def test_a_token_does_no_more_than_its_owners_role_allows(client, lead, production):
     secret = token_create(user=lead, name="svc", scopes=["items:write"]).secret
-    lead.groups.clear()
+    Membership.objects.filter(user=lead).update(role=REVIEWER)  # no longer a lead anywhere
     response = client.post(
         reverse("api:items", args=[production.project.slug]),
         data=b'{"external_id": "x", "query": "q", "document": "d"}\n',
@@ -128,7 +129,7 @@ def test_a_revoked_token_is_refused(client_for, client, reviewer, production):
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_nobody_revokes_another_users_token(client_for, reviewer, lead):
+def test_nobody_revokes_another_users_token(client_for, reviewer, lead, project):
     created = token_create(user=reviewer, name="svc", scopes=["prompts:read"])
     assert client_for(lead).post(reverse("judging:token_revoke", args=[created.token.pk])).status_code == 404
     created.token.refresh_from_db()

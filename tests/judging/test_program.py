@@ -42,11 +42,11 @@ def test_a_keyless_self_hosted_endpoint_is_never_sent_the_openai_key_of_the_envi
 
 
 def test_an_endpoint_naming_its_key_variable_is_sent_that_key(monkeypatch):
-    monkeypatch.setenv("FLYWHEEL_TEST_KEY", "sk-named")
+    monkeypatch.setenv("SIMLLM_API_KEY", "sk-named")
     endpoint = ModelEndpoint(
         name="hosted",
         model="openai/gpt-4.1-mini",
         api_base="https://proxy.example/v1",
-        api_key_env="FLYWHEEL_TEST_KEY",
+        api_key_env="SIMLLM_API_KEY",
     )
     assert endpoint_lm(endpoint).kwargs["api_key"] == "sk-named"

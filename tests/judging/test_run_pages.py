@@ -162,7 +162,7 @@ def test_machine_labels_export_carries_the_test_metrics_of_the_prompt_and_model(
     assert all(row["test_items"] > 0 and row["test_nmse"] is not None for row in rows)
 
 
-def test_the_endpoint_form_refuses_a_key_in_place_of_a_variable_name(client_for, lead):
+def test_the_endpoint_form_refuses_a_key_in_place_of_a_variable_name(client_for, lead, project):
     response = client_for(lead).post(
         reverse("judging:endpoint_new"),
         {
@@ -190,18 +190,19 @@ def test_the_test_button_makes_one_call_and_shows_the_answer(client_for, lead, d
     assert b"data-test-result" in response.content
 
 
-def test_the_test_button_shows_the_providers_error_in_words(client_for, lead, db, monkeypatch):
+def test_the_test_button_says_in_words_why_the_call_failed(client_for, lead, project, monkeypatch, settings):
+    settings.FLYWHEEL_KEY_ENVS = ["ACME_TEST_KEY"]
     endpoint = ModelEndpoint.objects.create(
         name="nowhere",
         model="openai/gpt-4.1-mini",
         api_base="http://127.0.0.1:9/v1",
-        api_key_env="FLYWHEEL_TEST_KEY",
+        api_key_env="ACME_TEST_KEY",
     )
     client = client_for(lead)
     missing = client.post(reverse("judging:endpoint_test", args=[endpoint.pk]))
-    assert b"FLYWHEEL_TEST_KEY is not set" in missing.content
+    assert b"ACME_TEST_KEY is not set" in missing.content
 
-    monkeypatch.setenv("FLYWHEEL_TEST_KEY", "secret-value-123")
+    monkeypatch.setenv("ACME_TEST_KEY", "secret-value-123")
     unreachable = client.post(reverse("judging:endpoint_test", args=[endpoint.pk]))
     assert b"Failed" in unreachable.content
     assert b"secret-value-123" not in unreachable.content

@@ -106,11 +106,11 @@ REVIEWER_PAGES = [
 
 
 @pytest.mark.parametrize("method,name,kwargs", ANNOTATOR_PAGES + REVIEWER_PAGES)
-def test_a_user_without_a_role_gets_403_on_labeling_and_review_pages(
+def test_a_user_who_is_no_member_of_the_project_gets_404_on_its_labeling_and_review_pages(
     client_for, outsider, project, method, name, kwargs
 ):
     client = client_for(outsider)
-    assert getattr(client, method)(reverse(name, kwargs=kwargs)).status_code == 403
+    assert getattr(client, method)(reverse(name, kwargs=kwargs)).status_code == 404
 
 
 @pytest.mark.parametrize("method,name,kwargs", REVIEWER_PAGES)

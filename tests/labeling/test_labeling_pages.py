@@ -212,11 +212,11 @@ def test_an_annotator_cannot_open_someone_elses_label(client_for, annotator, rev
 
 # A fixed number of queries, whatever the project's size.
 
-# Session, user, the user's roles, project; the item held or a new reservation (a locked select, a delete
-# of a stale reservation, an insert, and their savepoints); the two progress counts; the base template's
-# group list. Submit-and-next adds the item, the label insert (in a savepoint) and the release of its
-# reservation, and renders the workspace alone (no base template).
-LABEL_PAGE_QUERIES = 15
+# Session, user, project, the user's memberships; the item held or a new reservation (a locked select, a
+# delete of a stale reservation, an insert, and their savepoints); the two progress counts. Submit-and-next
+# adds the item, the label insert (in a savepoint) and the release of its reservation, and renders the
+# workspace alone (no base template).
+LABEL_PAGE_QUERIES = 14
 SUBMIT_AND_NEXT_QUERIES = 19
 
 

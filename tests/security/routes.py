@@ -1,4 +1,6 @@
-"""Every URL pattern of Flywheel with the lowest role that may GET it and the lowest that may POST to it.
+"""Every URL pattern of Flywheel with the lowest role that may GET it and the lowest that may POST to it,
+and whether it names an object of a project (then the role is the one held in that project, and a user
+who is no member of the project gets 404).
 
 The table is the security suite's single source: the role tests and the CSRF tests read it, and a test
 walks django.urls.get_resolver() so that a URL added without a row here fails the suite."""
@@ -33,8 +35,13 @@ Kwargs = Callable[[World, str], dict]
 @dataclass(frozen=True)
 class Route:
     kwargs: Kwargs
-    get: str | None  # the lowest level that may GET; None: GET is refused (405) to whoever passes the role
+    get: str | None  # the lowest level that may GET; None: GET is refused (405)
     post: str | None  # the same for POST
+
+    @property
+    def scoped(self) -> bool:
+        """The URL names a project or one of its objects (not an endpoint, a token or nothing)."""
+        return self.kwargs not in (_none, _endpoint, _token)
 
     @property
     def is_api(self) -> bool:
@@ -47,6 +54,14 @@ class Route:
 
 def _none(world: World, person: str) -> dict:
     return {}
+
+
+def _endpoint(world: World, person: str) -> dict:
+    return {"pk": world.endpoint.pk}
+
+
+def _token(world: World, person: str) -> dict:
+    return {"pk": world.own_token(person).pk}
 
 
 def _slug(world: World, person: str) -> dict:
@@ -78,8 +93,8 @@ def _optimization(world: World, person: str) -> dict:
 
 
 def page(level: str, kwargs: Kwargs) -> Route:
-    """A view that takes any method: a POST renders the page as a GET does and changes nothing."""
-    return Route(kwargs, level, level)
+    """A page: GET only, POST is 405."""
+    return Route(kwargs, level, None)
 
 
 def form(level: str, kwargs: Kwargs, *, post: str | None = None) -> Route:
@@ -98,6 +113,7 @@ ROUTES: dict[str, Route] = {
     "labeling:project_create": form(LEAD, _none),
     "labeling:project": page(ANNOTATOR, _slug),
     "labeling:project_edit": form(LEAD, _slug),
+    "labeling:members": action(LEAD, _slug),
     "labeling:import": form(LEAD, _slug),
     "labeling:import_job": page(LEAD, lambda w, p: {"slug": w.project.slug, "job_id": w.import_job.pk}),
     "labeling:export": page(REVIEWER, lambda w, p: {"slug": w.project.slug, "fmt": "csv"}),
@@ -115,8 +131,8 @@ ROUTES: dict[str, Route] = {
     # judging: endpoints and judge runs
     "judging:endpoints": page(LEAD, _none),
     "judging:endpoint_new": form(LEAD, _none),
-    "judging:endpoint_edit": form(LEAD, lambda w, p: {"pk": w.endpoint.pk}),
-    "judging:endpoint_test": action(LEAD, lambda w, p: {"pk": w.endpoint.pk}),
+    "judging:endpoint_edit": form(LEAD, _endpoint),
+    "judging:endpoint_test": action(LEAD, _endpoint),
     "judging:runs": form(REVIEWER, _slug, post=LEAD),
     "judging:run": page(REVIEWER, _run),
     "judging:run_cancel": action(LEAD, _run),
@@ -135,7 +151,7 @@ ROUTES: dict[str, Route] = {
     "judging:version_judge_test": action(LEAD, _version),
     "judging:version_program": page(REVIEWER, _version),
     "judging:tokens": form(ANNOTATOR, _none),
-    "judging:token_revoke": action(ANNOTATOR, lambda w, p: {"pk": w.own_token(p).pk}),
+    "judging:token_revoke": action(ANNOTATOR, _token),
     # the JSON API
     "api:prompt": Route(_slug, TOKEN, None),
     "api:items": Route(_slug, None, TOKEN),
@@ -183,12 +199,13 @@ def is_exempt(name: str) -> bool:
     return name in EXEMPT_NAMES or name.split(":")[0] in EXEMPT_NAMESPACES
 
 
-ALLOWED, FORBIDDEN, TO_LOGIN, NOT_ALLOWED, NO_TOKEN = "allowed", 403, "login", 405, 401
+ALLOWED, FORBIDDEN, TO_LOGIN, NOT_ALLOWED, NO_TOKEN, NOT_FOUND = "allowed", 403, "login", 405, 401, 404
 
 
-def expected(route: Route, method: str, person: str):
+def expected(route: Route, method: str, person: str, *, member: bool = True):
     """What `person` gets for `method` on the route: ALLOWED (200, or 302 to a page), FORBIDDEN (403),
-    TO_LOGIN (302 to the login page), NOT_ALLOWED (405) or NO_TOKEN (401 JSON)."""
+    TO_LOGIN (302 to the login page), NOT_ALLOWED (405), NO_TOKEN (401 JSON) or NOT_FOUND (404).
+    `member`: the URL names an object of a project the person belongs to (False: another team's)."""
     level = route.get if method == "get" else route.post
     if route.is_api:
         return NO_TOKEN if level is not None else NOT_ALLOWED
@@ -196,7 +213,15 @@ def expected(route: Route, method: str, person: str):
         return ALLOWED if level is not None else NOT_ALLOWED
     if person == ANONYMOUS:
         return TO_LOGIN
-    # Views check the role before the method: below the role it is 403 whatever the method.
+    if route.scoped:
+        # The method first (a 405 comes from the URL pattern alone and names no object), then the
+        # membership (404: an outsider cannot even learn that the project exists), then the role.
+        if level is None:
+            return NOT_ALLOWED
+        if not member or person == NO_ROLE:
+            return NOT_FOUND
+        return FORBIDDEN if _RANK[person] < _LEVEL_RANK[level] else ALLOWED
+    # Pages of no project check the role (held in any project) before the method.
     gate = level if level is not None else (route.post if method == "get" else route.get)
     if _RANK[person] < _LEVEL_RANK[gate]:
         return FORBIDDEN

@@ -3,13 +3,15 @@ revoked token a 401, a token in the URL a 400, and a token never does more than 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from judging.models import ApiToken, PromptVersion
 from judging.tokens import SCOPE_ROLES, token_create
-from labeling.models import Item
+from labeling.models import Item, Membership
 from labeling.roles import LEAD, REVIEWER
 from tests.security.routes import PUBLIC, ROUTES
 
@@ -85,7 +87,7 @@ def test_a_token_in_the_query_string_is_refused(client, world, production, name,
 @pytest.mark.parametrize("name", API_ROUTES)
 def test_a_token_does_no_more_than_its_owners_current_role(client, world, production, name):
     created = token_create(user=world.user(LEAD), name="svc", scopes=[SCOPES[name]])
-    world.user(LEAD).groups.clear()
+    Membership.objects.filter(user=world.user(LEAD)).delete()  # a lead no more, anywhere
     response = _call(client, world, name, created.secret)
     assert response.status_code == 403 and "role" in response.json()["error"]
 
@@ -97,3 +99,37 @@ def test_a_reviewer_cannot_make_a_token_that_writes_items(client, world):
     assert not any(
         "items:write" in token.scopes for token in ApiToken.objects.filter(user=world.user(REVIEWER))
     )
+
+
+def test_a_token_made_to_expire_works_until_then_and_is_refused_after(client, world, production):
+    created = token_create(
+        user=world.user(REVIEWER), name="short-lived", scopes=["metrics:read"], expires_in_days=30
+    )
+    assert _call(client, world, "api:metrics", created.secret).status_code == 200
+    ApiToken.objects.filter(pk=created.token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = _call(client, world, "api:metrics", created.secret)
+    assert response.status_code == 401 and response.json()["error"]
+
+
+def test_the_token_page_shows_each_tokens_expiry_and_last_use(client, world, production):
+    created = token_create(
+        user=world.user(REVIEWER), name="dated", scopes=["metrics:read"], expires_in_days=90
+    )
+    _call(client, world, "api:metrics", created.secret)
+    created.token.refresh_from_db()
+    assert created.token.last_used_at is not None
+    client.force_login(world.user(REVIEWER))
+    page = client.get(reverse("judging:tokens")).content.decode()
+    row = page[page.index("dated") :].split("</tr>")[0]
+    assert created.token.expires_at.strftime("%Y-%m-%d") in row
+    assert created.token.last_used_at.strftime("%Y-%m-%d %H:%M") in row and "active" in row
+
+
+def test_the_token_form_offers_an_expiry_and_the_token_gets_it(client, world):
+    client.force_login(world.user(REVIEWER))
+    response = client.post(
+        reverse("judging:tokens"),
+        {"name": "with expiry", "scopes": ["metrics:read"], "expires_in_days": "30"},
+    )
+    token = response.context["created"].token
+    assert timedelta(days=29) < token.expires_at - timezone.now() <= timedelta(days=30)

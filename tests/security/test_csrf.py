@@ -33,7 +33,7 @@ def csrf_client():
 
 def test_the_table_gives_the_csrf_tests_every_kind_of_post():
     assert {"labeling:label_submit", "optimizer:approve", "judging:version_promote"} <= set(SESSION_POSTS)
-    assert len(SESSION_POSTS) > 40
+    assert len(SESSION_POSTS) > 30  # pages take GET only (405 to a POST): the forms and the actions
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])

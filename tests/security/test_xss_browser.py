@@ -38,10 +38,10 @@ class XssWorld:
 
 
 def xss_world_build() -> XssWorld:
-    users = users_make()
     project = Project.objects.create(
         name="Hostile text", slug="hostile", rubric="Rate it.", labels_per_item=3
     )
+    users = users_make(project)
     rows = [
         Row(
             split,

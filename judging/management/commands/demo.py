@@ -45,6 +45,9 @@ class Command(BaseCommand):
         sys.exit(self._serve(host, port))
 
     def _serve(self, host: str, port: int) -> int:
+        # The demo serves plain http: Secure cookies would never come back and nobody could log in. An
+        # operator's own SECURE_COOKIES wins (e.g. the demo behind a TLS proxy).
+        env = {**os.environ, "SECURE_COOKIES": os.environ.get("SECURE_COOKIES", "0")}
         # Each child leads its own process group, so stopping a group also stops what that child forked.
         web = subprocess.Popen(
             [
@@ -63,6 +66,7 @@ class Command(BaseCommand):
                 "--access-logfile",
                 "-",
             ],
+            env=env,
             start_new_session=True,
         )
         worker = subprocess.Popen(

@@ -7,12 +7,14 @@ import re
 import time
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from labeling.importing import FIELDS, FORMATS, ImportOptions, ImportRejected, items_import
 from labeling.models import Project
+from labeling.roles import LEAD, membership_set
 from labeling.scale import scale_labels_parse, scale_points_without_meaning
 
 SCALE_RE = re.compile(r"^\s*(-?\d+)\s*(?:-|\.\.)\s*(-?\d+)\s*$")
@@ -73,6 +75,12 @@ class Command(BaseCommand):
             metavar='"0=…;1=…"',
             help='What each score means, e.g. "0=not relevant;1=related;2=highly relevant;3=perfect". '
             "Annotators see them, and a first prompt is drafted from them.",
+        )
+        parser.add_argument(
+            "--lead",
+            metavar="USER",
+            help="Username who leads a created project (its first member). Without it only superusers "
+            "see the project until someone runs manage.py project_member.",
         )
 
     def handle(self, *args, project_slug: str, path: Path, **options) -> None:
@@ -140,8 +148,13 @@ class Command(BaseCommand):
             return project
         if not options["create_project"]:
             raise CommandError(f"no project {slug!r} (pass --create-project to create it)")
+        lead = None
+        if options["lead"]:
+            lead = get_user_model().objects.filter(username=options["lead"]).first()
+            if lead is None:
+                raise CommandError(f"--lead: no user {options['lead']!r}")
         low, high = scale or (1, 5)
-        return Project.objects.create(
+        project = Project.objects.create(
             slug=slug,
             name=options["name"] or slug,
             scale_min=low,
@@ -151,3 +164,10 @@ class Command(BaseCommand):
                 f"to {high} (a perfect, complete answer)."
             ),
         )
+        if lead is not None:
+            membership_set(project=project, user=lead, role=LEAD)
+        else:
+            self.stderr.write(
+                f"{slug} has no member yet: give it a lead with `manage.py project_member {slug} USER lead`."
+            )
+        return project
