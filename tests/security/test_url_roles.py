@@ -105,7 +105,12 @@ def test_the_matrix_size_is_printed_for_the_record(capsys):
             f"another team's; {len(SCOPED) * len(METHODS)} against objects that do not exist; "
             f"{len(API_SCOPED)} API routes × 2 projects × 2 tokens"
         )
-    assert len(SCOPED) > 50 and set(API_SCOPED) == {"api:prompt", "api:items", "api:metrics", "api:import_job"}
+    assert len(SCOPED) > 50 and set(API_SCOPED) == {
+        "api:prompt",
+        "api:items",
+        "api:metrics",
+        "api:import_job",
+    }
 
 
 @pytest.mark.parametrize("name,method,person", OTHER_TEAM_CASES)
