@@ -175,18 +175,24 @@ def test_the_dollar_budget_is_a_hard_stop(setup):
     assert run.base_test_run is None  # a spent budget spends nothing more on measuring
 
 
-def test_cancel_stops_within_an_iteration_and_keeps_the_best_so_far(setup, monkeypatch):
+def cancel_at_first_candidate(monkeypatch) -> threading.Event:
+    """The lead cancels as soon as the first candidate beyond the base is recorded; the event says so."""
     monkeypatch.setattr(recording, "HEARTBEAT_S", 0.05)
     run_started = threading.Event()
     original = recording.Recorder.on_candidate
 
     def on_candidate(self, index, instructions, score):
         original(self, index, instructions, score)
-        if index >= 1:  # the first candidate beyond the base is in: now the lead cancels
+        if index >= 1:
             OptimizationRun.objects.filter(pk=self.run.pk).update(cancel_requested=True)
             run_started.set()
 
     monkeypatch.setattr(recording.Recorder, "on_candidate", on_candidate)
+    return run_started
+
+
+def test_cancel_stops_within_an_iteration_and_keeps_the_best_so_far(setup, monkeypatch):
+    run_started = cancel_at_first_candidate(monkeypatch)
 
     run = launch(setup, algorithm="gepa", max_metric_calls=20_000)
 

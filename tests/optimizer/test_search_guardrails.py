@@ -24,7 +24,7 @@ from optimizer.models import OptimizationRun
 from optimizer.objective import objective_metric
 from optimizer.search import GuardedProposer, SearchHooks, mipro_plan, screened, tolerant
 from tests.optimizer import test_optimization_runs
-from tests.optimizer.test_optimization_runs import launch
+from tests.optimizer.test_optimization_runs import cancel_at_first_candidate, launch
 
 setup = test_optimization_runs.setup  # the demo project, its baseline for sim/judge-small, the reflector
 
@@ -221,17 +221,7 @@ def test_mipro_stays_within_its_budget_and_spends_what_its_plan_says(setup, monk
 
 
 def test_a_cancelled_mipro_run_keeps_its_base_score_and_best_candidate_so_far(setup, monkeypatch):
-    monkeypatch.setattr(recording, "HEARTBEAT_S", 0.05)
-    cancelled = threading.Event()
-    original = recording.Recorder.on_candidate
-
-    def on_candidate(self, index, instructions, score):
-        original(self, index, instructions, score)
-        if index >= 1 and not cancelled.is_set():  # a first candidate is scored: now the lead cancels
-            OptimizationRun.objects.filter(pk=self.run.pk).update(cancel_requested=True)
-            cancelled.set()
-
-    monkeypatch.setattr(recording.Recorder, "on_candidate", on_candidate)
+    cancelled = cancel_at_first_candidate(monkeypatch)
 
     run = launch(setup, algorithm="mipro", max_metric_calls=3000)
 
