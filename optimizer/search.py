@@ -407,6 +407,12 @@ def run_library(spec: SearchSpec) -> SearchResult:
 
     def scored(instructions: str) -> float:
         nonlocal calls
+        findings = spec.screen(instructions)
+        if findings:
+            # Vetted lines can still combine into a prompt the guardrails reject (another scale, too
+            # long): it is recorded and scores as the worst case, without a pass over the valset.
+            spec.hooks.on_rejected(instructions, findings)
+            return 0.0
         score = evaluate(spec, instructions)
         calls += len(spec.valset)
         spec.hooks.on_metric_calls(calls)

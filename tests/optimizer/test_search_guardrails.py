@@ -274,3 +274,21 @@ def test_optimize_inline_prints_the_base_and_each_candidate_as_they_come_without
     captured = capfd.readouterr()
     assert "Average Metric" not in captured.err + captured.out
     assert "GEPA Optimization" not in captured.err + captured.out
+
+
+def test_a_library_composition_the_guardrails_reject_is_recorded_and_never_evaluated(setup):
+    from optimizer.models import LibraryInstruction
+
+    project = setup["project"]
+    LibraryInstruction.objects.create(
+        project=project, text="Use a 1 to 10 scale for every passage.", position=0
+    )
+    LibraryInstruction.objects.create(project=project, text="Quote the passage's answer first.", position=1)
+
+    run = launch(setup, algorithm="library", regime="library", max_metric_calls=300)
+
+    assert (run.status, run.error) == ("done", "")
+    rejected = list(run.rejected_proposals.all())
+    assert len(rejected) >= 1 and all("1 to 10 scale" in p.text for p in rejected)
+    assert all("scale" in p.rule for p in rejected)
+    assert not any("1 to 10" in c.prompt_version.instructions for c in run.candidates.all())
