@@ -258,3 +258,26 @@ def measured_figures(run: JudgeRun, split: str) -> dict[str, str]:
         scores_of(run_split_scores(run, split)), scale_min=project.scale_min, scale_max=project.scale_max
     )
     return shown_figures(found)
+
+
+def alpha_interval(
+    scores: Scores, *, scale_min: int, scale_max: int, resamples: int = RESAMPLES, seed: int = SEED
+) -> Interval:
+    """Krippendorff's ordinal alpha between the judge and gold (gold rounded to the scale, a malformed
+    answer a missing value), with its 95% bootstrap interval over resamples of the items. The alpha
+    itself is labeling.agreement's, the one implementation; resampled rows keep their draws apart."""
+    from labeling.agreement import ordinal_alpha
+
+    scale = list(range(scale_min, scale_max + 1))
+    gold = np.clip(round_half_up(scores.gold), scale_min, scale_max)
+    matrix = np.vstack([gold, scores.judged])
+    if not len(gold):
+        return Interval(None, None, None)
+    estimate = ordinal_alpha(matrix, scale)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        drawn = ordinal_alpha(matrix[:, rng.integers(0, len(gold), len(gold))], scale)
+        if drawn is not None:
+            values.append(drawn)
+    return _interval(np.asarray(values, dtype=float), np.nan if estimate is None else estimate)

@@ -161,6 +161,9 @@ class Judgment(models.Model):
     output_tokens = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     latency_ms = models.PositiveIntegerField(default=0)
+    # What the judge did not see or did not finish: a document cut to the context budget, a reply cut
+    # off at max_tokens. Shown with the judgment.
+    note = models.TextField(blank=True)
     # Same prompt, model settings and item content give the same key; a later run may reuse the judgment.
     cache_key = models.CharField(max_length=64, db_index=True)
     reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)

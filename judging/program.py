@@ -103,6 +103,7 @@ class CallRecord:
     output_tokens: int = 0
     cost: float = 0.0
     raw_output: str = ""
+    cut_off: bool = False  # the reply stopped at max_tokens (finish_reason "length")
 
 
 def usage_tokens(entry: dict) -> tuple[int, int]:
@@ -112,6 +113,15 @@ def usage_tokens(entry: dict) -> tuple[int, int]:
         int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0),
         int(usage.get("completion_tokens") or usage.get("output_tokens") or 0),
     )
+
+
+def reply_cut_off(entry: dict) -> bool:
+    """The reply stopped because it reached max_tokens: a small model's reasoning often runs on."""
+    response = entry.get("response")
+    if getattr(response, "finish_reason", None) == "length":
+        return True
+    choices = getattr(response, "choices", None) or []
+    return any(getattr(choice, "finish_reason", None) == "length" for choice in choices)
 
 
 class MeteredLM(dspy.LM):
@@ -129,6 +139,7 @@ class MeteredLM(dspy.LM):
             record.input_tokens += tokens_in
             record.output_tokens += tokens_out
             record.cost += float(entry.get("cost") or 0.0)
+            record.cut_off = record.cut_off or reply_cut_off(entry)
             outputs = entry.get("outputs") or []
             if outputs:
                 first = outputs[0]
@@ -233,6 +244,20 @@ class JudgeOutcome:
     output_tokens: int
     cost: Decimal
     latency_ms: int
+    note: str = ""
+
+
+def document_note(document: str, max_chars: int) -> str:
+    if len(document) <= max_chars:
+        return ""
+    return f"document truncated to its first {max_chars} of {len(document)} characters to fit the context"
+
+
+def cut_off_note(endpoint: ModelEndpoint) -> str:
+    return (
+        f"reply cut off at max_tokens ({endpoint.max_tokens}) before the score: raise the endpoint's "
+        "max_tokens or ask for shorter reasoning"
+    )
 
 
 def error_kind_of(exc: BaseException) -> str:
@@ -274,6 +299,7 @@ def judge_item(
     tokens_in = tokens_out = 0
     cost = 0.0
     error_kind, error_message = "", ""
+    truncated = document_note(document, program.document_max_chars)
     for attempt in range(1, max_attempts + 1):
         record = MeteredLM.begin()
         try:
@@ -290,6 +316,7 @@ def judge_item(
                 prior=(tokens_in, tokens_out, cost),
                 started=started,
                 endpoint=endpoint,
+                notes=[truncated, cut_off_note(endpoint) if record.cut_off else ""],
             )
         except Exception as exc:  # noqa: BLE001 - every model failure becomes a recorded outcome
             tokens_in, tokens_out, cost = (
@@ -313,6 +340,7 @@ def judge_item(
             prior=(tokens_in, tokens_out, cost),
             started=started,
             endpoint=endpoint,
+            notes=[truncated],
         )
     return JudgeOutcome(
         score=None,
@@ -326,10 +354,13 @@ def judge_item(
         output_tokens=tokens_out,
         cost=_price(endpoint, tokens_in, tokens_out, cost),
         latency_ms=int((time.monotonic() - started) * 1000),
+        note=truncated,
     )
 
 
-def _outcome(*, score, malformed, reasoning, raw, attempts, record, prior, started, endpoint) -> JudgeOutcome:
+def _outcome(
+    *, score, malformed, reasoning, raw, attempts, record, prior, started, endpoint, notes=()
+) -> JudgeOutcome:
     tokens_in, tokens_out = prior[0] + record.input_tokens, prior[1] + record.output_tokens
     return JudgeOutcome(
         score=score,
@@ -343,6 +374,7 @@ def _outcome(*, score, malformed, reasoning, raw, attempts, record, prior, start
         output_tokens=tokens_out,
         cost=_price(endpoint, tokens_in, tokens_out, prior[2] + record.cost),
         latency_ms=int((time.monotonic() - started) * 1000),
+        note="; ".join(note for note in notes if note),
     )
 
 

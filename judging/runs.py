@@ -241,6 +241,7 @@ def _reuse_judgments(run: JudgeRun, keys: dict[int, str], *, retrying: set[int])
                 output_tokens=0,
                 cost=Decimal(0),
                 latency_ms=0,
+                note=donor.note,
             ),
             reused_from_id=donor.reused_from_id or donor.pk,
         )
@@ -381,6 +382,7 @@ def _outcome_fields(key: str, outcome: JudgeOutcome, *, reused_from_id: int | No
         "output_tokens": outcome.output_tokens,
         "cost": outcome.cost,
         "latency_ms": outcome.latency_ms,
+        "note": outcome.note,
         "cache_key": key,
         "reused_from_id": reused_from_id,
     }

@@ -6,7 +6,7 @@ per-example feedback of its metric, so both go through feedback_string.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 def _number(value: float) -> str:
@@ -43,11 +43,14 @@ def feedback_string(
     judge_reasoning: str,
     guardrail_text: str,
     raw_output: str = "",
+    missing_fields: Iterable[str] = (),
 ) -> str:
     """One disagreement, in order: prediction vs gold with the signed gap, the direction in words, the
     human rationale, the judge's reasoning, the project's guardrail text.
 
-    A malformed judgment (judge_score None) says so instead of a gap, and names the scale it missed.
+    A malformed judgment (judge_score None) says so instead of a gap, and names the scale it missed;
+    a reply that parsed only in part (say a reasoning but no score) also names the missing fields and
+    quotes the reply, so the reflection model sees what broke.
     """
     if judge_score is None:
         head = (
@@ -67,6 +70,27 @@ def feedback_string(
         "Human rationale: " + (" / ".join(rationales) if rationales else "(none given)"),
         "Judge reasoning: " + (reasoning or "(none given)"),
     ]
+    missing = [name for name in missing_fields if name]
+    if judge_score is None and missing:
+        names = ", ".join(f"`{name}`" for name in missing)
+        lines.append(
+            f"The reply was missing its {names} field{'s' if len(missing) > 1 else ''}: "
+            f"the score was missing, so the item counted as the worst case."
+            if "score" in missing
+            else f"The reply was missing its {names} field{'s' if len(missing) > 1 else ''}."
+        )
+        if raw_output.strip():
+            lines.append("The broken reply was:\n" + raw_output.strip()[:1500])
     if guardrail_text.strip():
         lines.append("Guardrail: " + guardrail_text.strip())
     return "\n".join(lines)
+
+
+def rejection_feedback(findings: Sequence[dict]) -> str:
+    """What the reflection model reads about a proposal the guardrails rejected before evaluation."""
+    reasons = "; ".join(f"{finding['rule']}: {finding['detail']}" for finding in findings)
+    return (
+        f"Rejected before evaluation by Flywheel's guardrails ({reasons}). A new instruction must be an "
+        "instruction for the judge itself, state the project's score scale, name the output fields "
+        "(reasoning, score) and never copy text from the examples."
+    )

@@ -239,3 +239,25 @@ class OptimizationCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"candidate {self.index} of run #{self.run_id} (dev {self.dev_score:.3f})"
+
+
+class RejectedProposal(models.Model):
+    """A proposal the guardrails rejected inside the search, before any judge call was spent on it: the
+    reflection (or proposal) model wrote it, the run never evaluated it."""
+
+    run = models.ForeignKey(OptimizationRun, on_delete=models.CASCADE, related_name="rejected_proposals")
+    text = models.TextField()
+    rule = models.CharField(max_length=60, help_text="The rules it broke, comma-separated.")
+    detail = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"proposal rejected in run #{self.run_id} ({self.rule})"
+
+    @property
+    def text_start(self) -> str:
+        text = " ".join(self.text.split())
+        return text if len(text) <= 120 else text[:119] + "…"

@@ -11,7 +11,7 @@ from judging.metrics import example_score
 from labeling.gold import gold_scores
 from labeling.models import Item, Label, Project
 from labeling.selectors import project_split_counts
-from optimizer.feedback import feedback_string
+from optimizer.feedback import feedback_string, rejection_feedback
 
 
 def gold_counts(project: Project) -> dict[str, int]:
@@ -54,6 +54,10 @@ def objective_metric(*, project: Project, bullets: dict[int, str]):
     for the item where the judge still disagrees with it, else a freshly built feedback string."""
 
     def metric(gold, pred, trace=None, pred_name=None, pred_trace=None):
+        rejected = getattr(pred, "rejected", None)
+        if rejected:
+            # The prompt never reached the judge: the guardrails rejected it (optimizer.search).
+            return dspy.Prediction(score=0.0, feedback=rejection_feedback(rejected))
         judged = getattr(pred, "score", None)
         if not isinstance(judged, int) or not project.scale_min <= judged <= project.scale_max:
             judged = None
@@ -74,6 +78,7 @@ def objective_metric(*, project: Project, bullets: dict[int, str]):
                 judge_reasoning=str(getattr(pred, "reasoning", "") or ""),
                 guardrail_text=project.guardrail_text,
                 raw_output=str(getattr(pred, "raw_output", "") or ""),
+                missing_fields=getattr(pred, "missing", None) or (),
             )
         return dspy.Prediction(score=score, feedback=feedback)
 

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from judging.guardrails import ProjectGuardrails, project_guardrails
+from judging.guardrails import ProjectGuardrails, project_guardrails, version_flags
 from judging.models import PromptVersion
 from judging.versions import version_create
 from labeling import lifecycle
 from optimizer.budget import Budget
-from optimizer.models import OptimizationCandidate, OptimizationRun
+from optimizer.models import OptimizationCandidate, OptimizationRun, RejectedProposal
 from optimizer.search import SearchHooks
+from optimizer.signals import search_progress
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Recorder:
         self.training_texts = training_texts
         self.user_names = user_names
         self._guardrails: ProjectGuardrails | None = None
+        self._base_findings: list[dict] | None = None
         self.live = Live(
             metric_calls=run.metric_calls_used, best=run.best_dev_score, points=list(run.progress)
         )
@@ -56,7 +58,44 @@ class Recorder:
 
     def hooks(self) -> SearchHooks:
         return SearchHooks(
-            on_candidate=self.on_candidate, on_metric_calls=self.on_metric_calls, should_stop=self.should_stop
+            on_candidate=self.on_candidate,
+            on_metric_calls=self.on_metric_calls,
+            should_stop=self.should_stop,
+            screen=self.screen,
+            on_rejected=self.on_rejected,
+        )
+
+    def screen(self, instructions: str) -> list[dict]:
+        """The guardrails every version passes (version_flags, the one implementation), applied to a
+        proposal before it is evaluated. A finding the base itself has is no reason to reject: the
+        candidate is still flagged for it when it is recorded, but the search may improve on the base."""
+        base = self.run.base_version
+        if instructions.strip() == base.instructions.strip():
+            return []
+        guardrails = self.guardrails()
+        if self._base_findings is None:
+            self._base_findings = version_flags(
+                project=self.run.project, instructions=base.instructions, parent=base, guardrails=guardrails
+            )
+        findings = version_flags(
+            project=self.run.project, instructions=instructions, parent=base, guardrails=guardrails
+        )
+        return [finding for finding in findings if finding not in self._base_findings]
+
+    def on_rejected(self, instructions: str, findings: list[dict]) -> None:
+        rules = ", ".join(dict.fromkeys(finding["rule"] for finding in findings))
+        RejectedProposal.objects.create(
+            run=self.run,
+            text=instructions,
+            rule=rules[:60],
+            detail="; ".join(finding["detail"] for finding in findings),
+        )
+        logger.info("Optimization run #%s: guardrails rejected a proposal (%s)", self.run.pk, rules)
+        self._announce("rejected", rules=rules, instructions=instructions)
+
+    def _announce(self, event: str, **details) -> None:
+        search_progress.send(
+            sender=Recorder, run_id=self.run.pk, event=event, metric_calls=self.live.metric_calls, **details
         )
 
     def on_metric_calls(self, used: int) -> None:
@@ -65,6 +104,7 @@ class Recorder:
             self.live.dirty = True
             if self.live.best is not None:
                 self._point()
+        self._announce("metric_calls")
 
     def _point(self) -> None:
         """One chart point per metric-call count; the newest best at that count wins."""
@@ -97,6 +137,7 @@ class Recorder:
             OptimizationRun.objects.filter(pk=run.pk).update(base_dev_score=score)
             run.base_dev_score = score
             self.on_best_score(score)
+            self._announce("base", score=score)
             return
         candidate_record(
             run=run,
@@ -107,6 +148,7 @@ class Recorder:
             guardrails=self.guardrails(),
         )
         self.on_best_score(score)
+        self._announce("candidate", index=index, score=score, instructions=instructions)
 
     def on_best_score(self, score: float) -> None:
         with self.lock:

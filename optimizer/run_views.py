@@ -141,6 +141,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **live,
         "project": run.project,
         "candidates": run.candidates.select_related("prompt_version"),
+        "rejected": run.rejected_proposals.all(),
         "comparison": _before_after(run),
         "diff": word_diff(run.base_version.instructions, run.best_version.instructions)
         if run.best_version

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from judging.intervals import Scores, metric_intervals, paired_differences, shown, verdict
+from judging.intervals import Scores, alpha_interval, metric_intervals, paired_differences, shown, verdict
 from judging.metrics import judge_metrics
 
 
@@ -80,3 +81,15 @@ def test_an_interval_reads_as_the_estimate_and_its_ends():
     gold, judged = sample(200, noise=0.8, malformed=0.1, seed=7)
     nmse = metric_intervals(Scores.of(gold, judged), scale_min=0, scale_max=3)["nmse"]
     assert shown(nmse) == f"{nmse.estimate:.2f} ({nmse.low:.2f}–{nmse.high:.2f})"
+
+
+def test_krippendorffs_alpha_against_gold_carries_a_bootstrap_interval_and_is_one_for_a_perfect_judge():
+    gold = [0, 1, 2, 3] * 10
+    perfect = alpha_interval(Scores.of(gold, gold), scale_min=0, scale_max=3, resamples=200)
+    noisy_judged = [g if n % 3 else min(3, g + 1) for n, g in enumerate(gold)]
+    noisy_judged[0] = None  # a malformed answer is a missing value, not a crash
+    noisy = alpha_interval(Scores.of(gold, noisy_judged), scale_min=0, scale_max=3, resamples=200)
+
+    assert perfect.estimate == pytest.approx(1.0)
+    assert noisy.low <= noisy.estimate <= noisy.high < 1.0
+    assert noisy.estimate > 0.5

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from judging.guardrails import words
 from judging.models import ModelEndpoint, PromptVersion
 from judging.selectors import run_metrics
 from judging.sim.reflector import THEME_LINES
@@ -77,22 +78,28 @@ def test_every_candidate_is_a_prompt_version_of_the_target_model_with_the_base_a
     assert run.best_version in [candidate.prompt_version for candidate in candidates]
 
 
-def test_the_leakage_guardrail_flags_a_candidate_that_copied_a_training_document(setup):
+def test_a_proposal_that_copied_a_training_document_is_rejected_inside_the_search(setup):
     run = launch(setup, algorithm="gepa")
 
-    flagged = [c.prompt_version for c in run.candidates.all() if c.prompt_version.is_flagged]
-    assert flagged, "the sim reflector copies a document phrase into about one proposal in four"
+    rejected = list(run.rejected_proposals.all())
+    assert rejected, "the sim reflector copies a document phrase into about one proposal in four"
     train_documents = list(
         Item.objects.filter(project=setup["project"], split="train").values_list("document", flat=True)
     )
-    for version in flagged:
-        leak = next(flag for flag in version.guardrail_flags if flag["rule"] == "leakage")
-        phrase = leak["detail"].split('"')[1]
-        assert phrase in version.instructions.lower()
-        assert any(
-            phrase in " ".join(document.lower().replace(",", " ").split()) for document in train_documents
-        )
-    assert not run.best_version.is_flagged  # a flagged candidate is kept, but never offered as the best
+    for proposal in rejected:
+        assert "leakage" in proposal.rule
+        phrase = proposal.detail.split('"')[1]
+        assert phrase in " ".join(words(proposal.text))
+        assert any(phrase in " ".join(words(document)) for document in train_documents)
+    # Rejected before evaluation: none became a candidate, so no candidate carries a leak.
+    candidate_texts = {c.prompt_version.instructions for c in run.candidates.all()}
+    assert not candidate_texts & {proposal.text for proposal in rejected}
+    assert not any(
+        flag["rule"] == "leakage"
+        for candidate in run.candidates.all()
+        for flag in candidate.prompt_version.guardrail_flags
+    )
+    assert not run.best_version.is_flagged
 
 
 def test_a_mipro_run_completes_and_records_its_candidates(setup):
@@ -168,18 +175,24 @@ def test_the_dollar_budget_is_a_hard_stop(setup):
     assert run.base_test_run is None  # a spent budget spends nothing more on measuring
 
 
-def test_cancel_stops_within_an_iteration_and_keeps_the_best_so_far(setup, monkeypatch):
+def cancel_at_first_candidate(monkeypatch) -> threading.Event:
+    """The lead cancels as soon as the first candidate beyond the base is recorded; the event says so."""
     monkeypatch.setattr(recording, "HEARTBEAT_S", 0.05)
     run_started = threading.Event()
     original = recording.Recorder.on_candidate
 
     def on_candidate(self, index, instructions, score):
         original(self, index, instructions, score)
-        if index >= 1:  # the first candidate beyond the base is in: now the lead cancels
+        if index >= 1:
             OptimizationRun.objects.filter(pk=self.run.pk).update(cancel_requested=True)
             run_started.set()
 
     monkeypatch.setattr(recording.Recorder, "on_candidate", on_candidate)
+    return run_started
+
+
+def test_cancel_stops_within_an_iteration_and_keeps_the_best_so_far(setup, monkeypatch):
+    run_started = cancel_at_first_candidate(monkeypatch)
 
     run = launch(setup, algorithm="gepa", max_metric_calls=20_000)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 
+from celery.signals import task_postrun
 from django.core.management.base import BaseCommand, CommandError
 
 from judging import runs, selectors
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
+from judging.tasks import judge_chunk_task
 from labeling.lifecycle import TransitionRefused
 
 
@@ -28,6 +30,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--inline", action="store_true", help="judge in this process instead of queuing for a worker"
         )
+
+    def _progress_line(self, run: JudgeRun) -> dict:
+        progress = selectors.run_progress(run)
+        self.stdout.write(
+            f"  {run.status}: {progress['done']}/{progress['total']} judged, "
+            f"{progress['malformed']} malformed, {progress['errors']} errors, ${progress['cost']:.4f}"
+        )
+        self.stdout.flush()
+        return progress
+
+    def _heading(self, run: JudgeRun) -> None:
+        if not getattr(self, "_headed", False):
+            self._headed = True
+            self.stdout.write(f"Judge run #{run.pk}: {run.total_items} items on {run.endpoint.name}.")
+
+    def _chunk_done(self, sender=None, args=(), **_kwargs) -> None:
+        """A line as each chunk ends (Celery sends task_postrun for eager tasks too)."""
+        if getattr(sender, "name", None) != judge_chunk_task.name:  # shared_task gives a proxy
+            return
+        run = JudgeRun.objects.select_related("endpoint").get(pk=args[0])
+        self._heading(run)
+        self._progress_line(run)
 
     def handle(self, *args, **options) -> None:
         if options["resume"]:
@@ -65,18 +89,18 @@ class Command(BaseCommand):
             from config.celery import app
 
             app.conf.task_always_eager = True
+            # Eager tasks run inside starter(), before the loop below: print a line as each chunk ends.
+            task_postrun.connect(self._chunk_done, weak=False)
         try:
             run = starter()
         except TransitionRefused as refused:
             raise CommandError(str(refused)) from refused
-        self.stdout.write(f"Judge run #{run.pk}: {run.total_items} items on {run.endpoint.name}.")
+        finally:
+            task_postrun.disconnect(self._chunk_done)
+        self._heading(run)
         while True:
             run.refresh_from_db()
-            progress = selectors.run_progress(run)
-            self.stdout.write(
-                f"  {run.status}: {progress['done']}/{progress['total']} judged, "
-                f"{progress['malformed']} malformed, {progress['errors']} errors, ${progress['cost']:.4f}"
-            )
+            progress = self._progress_line(run)
             if not run.is_active:
                 if run.error:
                     self.stdout.write(f"  {run.error}")

@@ -13,6 +13,7 @@ from labeling.lifecycle import TransitionRefused
 from labeling.models import Project
 from optimizer import runs
 from optimizer.models import OptimizationRun
+from optimizer.signals import search_progress
 
 
 class Command(BaseCommand):
@@ -44,17 +45,48 @@ class Command(BaseCommand):
             "--inline", action="store_true", help="run in this process instead of queuing for a worker"
         )
 
+    def _search_progress(self, run_id=None, event="", metric_calls=0, **details) -> None:
+        """A line per base score, candidate and rejected proposal, and one per tenth of the budget, as
+        the search (running in this process with --inline) makes them."""
+        if event == "metric_calls":
+            step = max(1, self._budget // 10)
+            if metric_calls < self._next_calls:
+                return
+            self._next_calls = (metric_calls // step + 1) * step
+            self.stdout.write(f"  run #{run_id}: {metric_calls}/{self._budget} metric calls")
+        elif event == "base":
+            self.stdout.write(
+                f"  run #{run_id}: base dev score {details['score']:.3f} ({metric_calls} calls)"
+            )
+        elif event == "candidate":
+            start = " ".join(details["instructions"].split())[:70]
+            self.stdout.write(
+                f"  run #{run_id}: candidate {details['index']} dev score {details['score']:.3f} "
+                f"({metric_calls} calls): {start}…"
+            )
+        elif event == "rejected":
+            start = " ".join(details["instructions"].split())[:70]
+            self.stdout.write(
+                f"  run #{run_id}: proposal rejected by the guardrails ({details['rules']}): {start}…"
+            )
+        self.stdout.flush()
+
     def handle(self, *args, **options) -> None:
         if options["inline"]:
             from config.celery import app
 
             app.conf.task_always_eager = True
+            # The eager task runs inside _start, before the loop below: print as the search goes.
+            self._budget, self._next_calls = options["max_metric_calls"], 0
+            search_progress.connect(self._search_progress, weak=False)
         try:
             run = self._start(options)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         except TransitionRefused as refused:
             raise CommandError(str(refused)) from refused
+        finally:
+            search_progress.disconnect(self._search_progress)
         estimate = run.estimate or {}
         self.stdout.write(
             f"Optimization run #{run.pk}: {run.get_algorithm_display()} on {run.target_endpoint.name}, "
@@ -74,6 +106,15 @@ class Command(BaseCommand):
                 break
             time.sleep(2)
         self.stdout.write(f"Stopped: {run.get_stop_reason_display() or run.status}. {run.error}".rstrip())
+        rejected = run.rejected_proposals.count()
+        self.stdout.write(
+            f"Proposals rejected by the guardrails before evaluation: {rejected}"
+            + (
+                f" ({', '.join(sorted(set(run.rejected_proposals.values_list('rule', flat=True))))})."
+                if rejected
+                else "."
+            )
+        )
         if run.best_version_id:
             self.stdout.write(f"Best candidate: prompt version {run.best_version_id}.")
         if run.status == OptimizationRun.Status.FAILED:
