@@ -45,7 +45,6 @@ from common import ROOT, throwaway_django  # noqa: E402
 SERVER = "http://127.0.0.1:8191"
 MODEL = "openai/qwen2.5-coder-1.5b-instruct"
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "trec_dl2019_passage" / "trec_dl2019_passage.jsonl"
-KEY_ENV = "FLYWHEEL_LOCAL_LLM_KEY"  # llama.cpp ignores the key; LiteLLM's OpenAI client wants one
 
 SECONDS_PER_JUDGMENT = 5.0  # measured on this machine: 4.6 s an item, p95 6.3 s (issue 18)
 SECONDS_PER_REFLECTION = 20.0  # ~400 tokens written at 27-30 tokens/s, plus the long prompt
@@ -233,7 +232,7 @@ def wrapper_cost(project, version, endpoint, items: int) -> None:
     half the time), and both get the same two warm-up calls."""
     import dspy
 
-    from judging.program import endpoint_lm, judge_adapter, judge_item, judge_program
+    from judging.program import endpoint_api_key, endpoint_lm, judge_adapter, judge_item, judge_program
     from labeling.models import Item
 
     program = judge_program(project=project, prompt_version=version)
@@ -242,7 +241,7 @@ def wrapper_cost(project, version, endpoint, items: int) -> None:
         endpoint.model,
         engine="litellm",
         api_base=endpoint.api_base,
-        api_key=os.environ[KEY_ENV],
+        api_key=endpoint_api_key(endpoint),  # what Flywheel sends: llama.cpp's keyless placeholder
         temperature=endpoint.temperature,
         max_tokens=endpoint.max_tokens,
         cache=False,
@@ -303,7 +302,6 @@ def main() -> int:
     if not args.data.is_file():
         print(f"skipped: no data at {args.data} (give --data PATH)")
         return 0
-    os.environ.setdefault(KEY_ENV, "local")
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     where = throwaway_django("real-loop")
 
@@ -348,7 +346,6 @@ def main() -> int:
         name=f"local {model.split('/')[-1]}",
         model=model,
         api_base=f"{server}/v1",
-        api_key_env=KEY_ENV,
         concurrency=1,  # llama.cpp answers one request at a time
         temperature=0.0,
         max_tokens=300,

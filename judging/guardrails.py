@@ -315,7 +315,9 @@ def project_guardrails(
         user_names = users.values_list("username", flat=True)
     label_sources = set(users.filter(groups__name=LABEL_SOURCE_GROUP).values_list("username", flat=True))
     # The demo's accounts are named after their roles: "the reviewer" is no leak.
-    reference_text = "\n".join([project.rubric, project.guardrail_text, *_scale_meanings(project), *ROLES])
+    reference_text = "\n".join(
+        [project.rubric, project.guardrail_text, *_scale_meanings(project), *ROLES, _program_text(project)]
+    )
     ordinary = set(words(reference_text))
     for query, document in project.items.exclude(split="train").values_list("query", "document").iterator():
         ordinary.update(words(query))
@@ -328,6 +330,18 @@ def project_guardrails(
         ordinary_words=frozenset(ordinary),
         reference_text=reference_text,
         user_names=tuple(name for name in user_names if name not in label_sources),
+    )
+
+
+def _program_text(project) -> str:
+    """What the judge program itself tells the model about its fields ("score: relevance, an integer from 0
+    to 3"): a prompt that repeats it names nothing of the training items, whatever words they hold."""
+    from judging.program import judge_signature
+
+    signature = judge_signature(scale_min=project.scale_min, scale_max=project.scale_max, instructions="")
+    return "\n".join(
+        f"{name}: {(field.json_schema_extra or {}).get('desc', '')}"
+        for name, field in signature.fields.items()
     )
 
 

@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from judging import intervals
 from judging.models import Judgment, ModelEndpoint, PromptVersion
 from judging.versions import word_diff
 from labeling.lifecycle import TransitionRefused, refused_response
@@ -22,13 +21,7 @@ from optimizer import charts, runs
 from optimizer.access import optimization_for, project_for
 from optimizer.models import OptimizationRun
 from optimizer.run_forms import OptimizationRunForm
-
-ROWS = (
-    ("nmse", "NMSE (0–100)"),
-    ("malformed_rate", "Malformed rate"),
-    ("kappa", "Kappa (quadratic)"),
-    ("mae", "MAE"),
-)
+from optimizer.selectors import run_before_after
 
 
 @require_http_methods(["GET", "POST"])
@@ -142,7 +135,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "project": run.project,
         "candidates": run.candidates.select_related("prompt_version"),
         "rejected": run.rejected_proposals.all(),
-        "comparison": _before_after(run),
+        "comparison": run_before_after(run),
         "diff": word_diff(run.base_version.instructions, run.best_version.instructions)
         if run.best_version
         else None,
@@ -152,35 +145,6 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         or 0,
     }
     return render(request, "optimizer/run_detail.html", context)
-
-
-def _before_after(run: OptimizationRun) -> dict | None:
-    """Base and best on the same test items: each metric with its 95% bootstrap interval, and the paired
-    difference (best − base) with the interval of that difference."""
-    if not (run.base_test_run and run.best_test_run):
-        return None
-    base = intervals.run_split_scores(run.base_test_run, "test")
-    best = intervals.run_split_scores(run.best_test_run, "test")
-    if not base or not best:
-        return None
-    scale = {"scale_min": run.project.scale_min, "scale_max": run.project.scale_max}
-    before = intervals.shown_figures(intervals.metric_intervals(intervals.scores_of(base), **scale))
-    after = intervals.shown_figures(intervals.metric_intervals(intervals.scores_of(best), **scale))
-    paired = intervals.paired_scores(base, best)
-    differences = intervals.paired_differences(*paired, **scale)
-    rows = []
-    for attribute, label in ROWS:
-        difference = differences[attribute]
-        rows.append(
-            {
-                "label": label,
-                "before": before[attribute],
-                "after": after[attribute],
-                "change": intervals.shown_difference(attribute, difference),
-                "verdict": intervals.verdict(attribute, difference),
-            }
-        )
-    return {"rows": rows, "items": (len(base), len(best)), "paired_items": len(paired[0].gold)}
 
 
 @require_POST

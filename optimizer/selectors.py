@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Abs
 
+from judging import intervals
 from judging.models import JudgeRun
 from judging.selectors import run_disagreements
 from optimizer.bullets import BULLET_SPLITS, in_direction
-from optimizer.models import Bullet, BulletChange, LibraryInstruction
+from optimizer.models import Bullet, BulletChange, LibraryInstruction, OptimizationRun
 
 
 def approved_bullets(project, prompt_version=None) -> QuerySet[Bullet]:
@@ -127,3 +128,41 @@ def prompt_version_counts(project) -> list[VersionCounts]:
 
 def _bullet_split_disagreements(run: JudgeRun) -> int:
     return len(run_disagreements(run, splits=BULLET_SPLITS))
+
+
+# The test-split figures of an optimization run's base and best, in the order pages and commands show them.
+BEFORE_AFTER_ROWS = (
+    ("nmse", "NMSE (0–100)"),
+    ("malformed_rate", "Malformed rate"),
+    ("kappa", "Kappa (quadratic)"),
+    ("mae", "MAE"),
+)
+
+
+def run_before_after(run: OptimizationRun) -> dict | None:
+    """Base and best on the same test items: each metric with its 95% bootstrap interval, and the paired
+    difference (best − base) with the interval of that difference."""
+    if not (run.base_test_run and run.best_test_run):
+        return None
+    base = intervals.run_split_scores(run.base_test_run, "test")
+    best = intervals.run_split_scores(run.best_test_run, "test")
+    if not base or not best:
+        return None
+    scale = {"scale_min": run.project.scale_min, "scale_max": run.project.scale_max}
+    before = intervals.shown_figures(intervals.metric_intervals(intervals.scores_of(base), **scale))
+    after = intervals.shown_figures(intervals.metric_intervals(intervals.scores_of(best), **scale))
+    paired = intervals.paired_scores(base, best)
+    differences = intervals.paired_differences(*paired, **scale)
+    rows = []
+    for attribute, label in BEFORE_AFTER_ROWS:
+        difference = differences[attribute]
+        rows.append(
+            {
+                "label": label,
+                "before": before[attribute],
+                "after": after[attribute],
+                "change": intervals.shown_difference(attribute, difference),
+                "verdict": intervals.verdict(attribute, difference),
+            }
+        )
+    return {"rows": rows, "items": (len(base), len(best)), "paired_items": len(paired[0].gold)}

@@ -203,6 +203,19 @@ def test_a_clean_hand_written_first_version_is_not_flagged(trec, small):
     assert written(trec, small, SCALE + " Give your reasoning, then the score.").guardrail_flags == []
 
 
+def test_words_of_the_judge_programs_own_field_descriptions_are_never_rare_terms(trec, small):
+    # Seen on TREC DL 2019: "integer" stood in a few training passages and in no dev or test one, so every
+    # proposal that said "give the score as an integer" (as the score field itself says) was rejected.
+    Item.objects.create(
+        project=trec,
+        external_id="t-int",
+        query="integer overflow",
+        document="An integer overflow.",
+        split="train",
+    )
+    assert written(trec, small, SCALE + " Give the score as one integer.").guardrail_flags == []
+
+
 def test_a_hand_written_first_version_that_copies_a_training_document_is_flagged(trec, small):
     version = written(trec, small, SCALE + " The zyxtrol valve must be bled twice before the pump.")
     assert "leakage" in rules(version)

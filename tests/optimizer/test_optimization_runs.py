@@ -3,6 +3,7 @@ candidates as prompt versions with guardrails, the honest stop reasons, and befo
 
 from __future__ import annotations
 
+import re
 import threading
 from decimal import Decimal
 
@@ -268,3 +269,11 @@ def test_manage_py_optimize_runs_a_search_and_reports_the_best_version(setup):
     run = OptimizationRun.objects.get()
     assert run.status == "done" and run.best_version is not None
     assert f"Best candidate: prompt version {run.best_version_id}." in out.getvalue()
+    # Before/after on the test split, each figure with its interval and the paired change.
+    text = out.getvalue()
+    assert f"On the test split (base v{run.base_version_id}:" in text
+    nmse_line = next(line for line in text.splitlines() if line.strip().startswith("NMSE (0–100)"))
+    assert re.search(
+        r"base [\d.]+ \([\d.]+–[\d.]+\) +best [\d.]+ \([\d.]+–[\d.]+\) +change [+-][\d.]+ \(", nmse_line
+    )
+    assert "Dev objective: base " in text

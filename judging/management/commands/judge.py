@@ -7,7 +7,7 @@ import time
 from celery.signals import task_postrun
 from django.core.management.base import BaseCommand, CommandError
 
-from judging import runs, selectors
+from judging import intervals, runs, selectors
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.tasks import judge_chunk_task
 from labeling.lifecycle import TransitionRefused
@@ -112,10 +112,12 @@ class Command(BaseCommand):
                     f"--resume {run.pk} re-queues only what is missing."
                 )
             time.sleep(2)
-        for split, metrics in selectors.run_metrics(run).items():
-            nmse = "—" if metrics.nmse is None else f"{metrics.nmse:.2f}"
-            kappa = "—" if metrics.kappa is None else f"{metrics.kappa:.3f}"
+        measured = selectors.run_metrics(run)
+        for split, metrics in measured.items():
+            figures = intervals.measured_figures(run, split)
             self.stdout.write(
-                f"  {split:>5}: {metrics.items} items, NMSE {nmse}, "
-                f"malformed {100 * metrics.malformed_rate:.1f}%, kappa {kappa}"
+                f"  {split:>5}: {metrics.items} items, NMSE {figures['nmse']}, malformed "
+                f"{figures['malformed_rate']}, kappa {figures['kappa']}, MAE {figures['mae']}"
             )
+        if measured:
+            self.stdout.write("  (in brackets: 95% bootstrap intervals, items resampled 1,000 times)")

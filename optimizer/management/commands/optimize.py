@@ -13,6 +13,7 @@ from labeling.lifecycle import TransitionRefused
 from labeling.models import Project
 from optimizer import runs
 from optimizer.models import OptimizationRun
+from optimizer.selectors import run_before_after
 from optimizer.signals import search_progress
 
 
@@ -115,10 +116,34 @@ class Command(BaseCommand):
                 else "."
             )
         )
+        base_dev = "—" if run.base_dev_score is None else f"{run.base_dev_score:.3f}"
+        best_dev = "—" if run.best_dev_score is None else f"{run.best_dev_score:.3f}"
+        flagged = run.candidates.exclude(prompt_version__guardrail_flags=[]).count()
+        self.stdout.write(
+            f"Dev objective: base {base_dev}, best {best_dev}; {run.candidates.count()} candidates, "
+            f"{flagged} of them flagged by the guardrails."
+        )
         if run.best_version_id:
             self.stdout.write(f"Best candidate: prompt version {run.best_version_id}.")
+        self._before_after(run)
         if run.status == OptimizationRun.Status.FAILED:
             raise CommandError(f"Run #{run.pk} failed.")
+
+    def _before_after(self, run: OptimizationRun) -> None:
+        comparison = run_before_after(run)
+        if comparison is None:
+            return
+        base_items, best_items = comparison["items"]
+        self.stdout.write(
+            f"On the test split (base v{run.base_version_id}: {base_items} items, best "
+            f"v{run.best_version_id}: {best_items}; paired on {comparison['paired_items']}), "
+            "with 95% bootstrap intervals:"
+        )
+        for row in comparison["rows"]:
+            self.stdout.write(
+                f"  {row['label']:<18} base {row['before']:<22} best {row['after']:<22} "
+                f"change {row['change']} ({row['verdict']})"
+            )
 
     def _start(self, options) -> OptimizationRun:
         if options["resume"]:
