@@ -18,6 +18,17 @@
     return document.querySelector(".htmx-request") !== null;
   }
 
+  // A key pressed while the previous request is still settling is not lost: its button is pressed as soon
+  // as htmx is idle (checked every 50 ms, for up to `tries` × 50 ms), on whatever item is then shown.
+  function pressWhenIdle(key, tries) {
+    if (busy()) {
+      if (tries > 0) setTimeout(function () { pressWhenIdle(key, tries - 1); }, 50);
+      return;
+    }
+    var button = document.querySelector('[data-key="' + key + '"]');
+    if (button) button.click();
+  }
+
   document.addEventListener("htmx:afterSwap", function () {
     var form = document.querySelector("form[data-keyboard-form]");
     var text = form && form.querySelector("textarea");
@@ -55,10 +66,9 @@
       event.preventDefault();
       if (!busy()) form.requestSubmit();
     } else if (event.key === "s" || event.key === "S" || event.key === "u" || event.key === "U") {
-      var button = document.querySelector('[data-key="' + event.key.toLowerCase() + '"]');
-      if (!button || busy()) return;
+      if (!document.querySelector('[data-key="' + event.key.toLowerCase() + '"]')) return;
       event.preventDefault();
-      button.click();
+      pressWhenIdle(event.key.toLowerCase(), 40);
     }
   });
 })();

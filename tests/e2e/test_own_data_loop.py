@@ -47,6 +47,8 @@ def test_a_lead_takes_an_imported_0_to_3_project_from_no_prompt_to_a_promoted_op
     lead,
     own_file,
 ):
+    # The lead already leads a project of the team's (leads of some project may add endpoints and projects).
+    Project.objects.create(name="Team sandbox", slug="sandbox", rubric="Anything.")
     page = person(lead)
 
     # The models: a judge and a reflection model, entered on the endpoints page.
