@@ -20,8 +20,9 @@ demo: install
 
 # The whole suite. With DATABASE_URL and CELERY_BROKER_URL set it runs on those services;
 # with REQUIRE_SERVICES=1 a missing service fails the run instead of being skipped.
+# PYTEST_ARGS picks a part, e.g. `make test PYTEST_ARGS='-m realmodel'`.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The quick part alone: no browser, no worker processes, no fault injection, no real model.
 test-quick: install
