@@ -21,8 +21,9 @@ BASE_INSTRUCTIONS = (
     "document a score of 0."
 )
 # The seed's dev evaluation (4 items), then one iteration: a minibatch of 3 judged with the base and 3 with
-# the proposal, and 4 more on dev once it is accepted. The budget ends after the first proposal.
-MAX_METRIC_CALLS = 10
+# the proposal, and 4 more on dev once it is accepted: 14, what GEPA's worst case for one iteration needs
+# before it starts one. The budget ends after the first proposal.
+MAX_METRIC_CALLS = 14
 
 
 def finished(run):
@@ -50,17 +51,26 @@ def test_one_gepa_proposal_by_the_local_model_lands_as_a_candidate_with_its_guar
 
     assert (run.status, run.stop_reason, run.error) == ("done", "done", "")
     assert run.base_dev_score is not None
+    # The local model's proposal went through the guardrails either way: evaluated and kept as a candidate
+    # with the findings version_flags has on its text, or rejected inside the search for those findings
+    # before any judge call (what a 1.5B reflector's meta-text mostly gets, see README "Quality").
     candidates = list(run.candidates.select_related("prompt_version"))
-    assert len(candidates) == 1, "one proposal, accepted into the pool"
-    version = candidates[0].prompt_version
-    assert version.status == PromptVersion.Status.CANDIDATE and version.parent_id == base.pk
-    assert version.target_model_id == local_endpoint.pk and version.instructions.strip() != BASE_INSTRUCTIONS
-    # Checked by every guardrail when it was recorded: empty when clean, the findings otherwise.
-    assert version.guardrail_flags == version_flags(
-        project=project, instructions=version.instructions, parent=base
-    )
-    assert 0 <= candidates[0].dev_score <= 1
+    rejected = list(run.rejected_proposals.all())
+    assert candidates or rejected, "the local model's proposal was neither evaluated nor rejected"
+    for candidate in candidates:
+        version = candidate.prompt_version
+        assert version.status == PromptVersion.Status.CANDIDATE and version.parent_id == base.pk
+        assert (
+            version.target_model_id == local_endpoint.pk and version.instructions.strip() != BASE_INSTRUCTIONS
+        )
+        assert version.guardrail_flags == version_flags(
+            project=project, instructions=version.instructions, parent=base
+        )
+        assert 0 <= candidate.dev_score <= 1
+    for proposal in rejected:
+        findings = version_flags(project=project, instructions=proposal.text, parent=base)
+        assert findings and set(proposal.rule.split(", ")) <= {finding["rule"] for finding in findings}
     # Measured afresh on the test split, base and (when one beat it cleanly) best alike.
     assert run.base_test_run is not None and run.base_test_run.status == "done"
     assert run.base_test_run.judgments.count() == 2
-    assert run.metric_calls_used >= MAX_METRIC_CALLS
+    assert 0 < run.metric_calls_used <= MAX_METRIC_CALLS
