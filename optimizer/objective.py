@@ -12,6 +12,7 @@ from labeling.gold import gold_scores
 from labeling.models import Item, Label, Project
 from labeling.selectors import project_split_counts
 from optimizer.feedback import feedback_string, rejection_feedback
+from optimizer.search import GEPA_MINIBATCH
 
 
 def gold_counts(project: Project) -> dict[str, int]:
@@ -106,8 +107,12 @@ def dev_sample_plan(*, dev_items: int, max_metric_calls: int, seed: int) -> dict
     plan = {
         "size": min(dev_items, fits),
         "of": dev_items,
+        "smallest": smallest,
         "seed": seed,
-        "needs": smallest * VALSET_SHARE_OF_BUDGET,
+        # A third of the budget for the pass, and never less than the base's pass plus GEPA's worst case
+        # for one iteration (parent and child on a minibatch, the child on the valset): GEPA starts no
+        # iteration it cannot finish, so a smaller budget would end with no proposal at all.
+        "needs": max(smallest * VALSET_SHARE_OF_BUDGET, 2 * smallest + 2 * GEPA_MINIBATCH),
         "sampled": fits < dev_items,
     }
     if plan["sampled"]:

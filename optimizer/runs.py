@@ -22,7 +22,6 @@ from labeling.models import Item, Project
 from optimizer.budget import Budget, RunStopped, budgeted_lm
 from optimizer.models import OptimizationRun
 from optimizer.objective import (
-    VALSET_SHARE_OF_BUDGET,
     approved_bullets,
     dev_sample_plan,
     gold_counts,
@@ -106,7 +105,8 @@ def run_estimate(
         estimate["refused"] = (
             f"A budget of {max_metric_calls} metric calls is too small for this dev split of {gold['dev']} "
             f"items: a search needs at least {plan['needs']} (one pass over a dev sample of "
-            f"{plan['needs'] // VALSET_SHARE_OF_BUDGET} items may take at most a third of the budget)."
+            f"{plan['smallest']} items may take at most a third of the budget, and at least one proposal "
+            "must fit after it)."
         )
     return estimate
 

@@ -22,9 +22,9 @@ from labeling.models import Item, Label
 from optimizer import budget as budget_module
 from optimizer import runs
 from optimizer.models import LibraryInstruction, OptimizationRun
-from optimizer.objective import gold_counts, split_examples, stratified_sample
+from optimizer.objective import dev_sample_plan, gold_counts, split_examples, stratified_sample
 from optimizer.run_forms import OptimizationRunForm
-from optimizer.search import TolerantJudge
+from optimizer.search import GEPA_MINIBATCH, TolerantJudge
 from tests.optimizer import test_optimization_runs
 from tests.optimizer.test_optimization_runs import launch
 from tests.optimizer.test_run_pages import launch_data
@@ -123,6 +123,15 @@ def test_the_estimate_refuses_a_budget_too_small_for_any_dev_sample_in_the_form_
 
     with pytest.raises(ValidationError, match="needs at least 60"):
         launch(setup, max_metric_calls=30)
+
+
+@pytest.mark.parametrize(("dev_items", "needs"), [(4, 14), (5, 16), (6, 18), (675, 60)])
+def test_the_least_budget_leaves_gepa_room_for_one_proposal_after_the_pass_over_dev(dev_items, needs):
+    # GEPA starts an iteration only when its worst case fits (parent and child on a 3-item minibatch, then
+    # the child on dev): a budget of three dev passes is not enough on a dev split of 4 or 5 items.
+    plan = dev_sample_plan(dev_items=dev_items, max_metric_calls=needs, seed=0)
+    assert plan["needs"] == needs
+    assert needs - plan["size"] >= 2 * GEPA_MINIBATCH + plan["size"]
 
 
 def test_a_dev_sample_keeps_the_gold_scores_in_proportion_and_the_same_seed_gives_the_same_sample(large_dev):
