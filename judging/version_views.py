@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from judging import charts, intervals, runs, tokens, versions
+from judging import charts, intervals, promotion, runs, tokens, versions
 from judging.access import project_for, version_for
 from judging.models import ApiToken, JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.version_forms import ApiTokenForm, VersionDiffForm, VersionDraftForm
@@ -70,7 +70,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for s in SPLITS
             if s in measurements
         ],
-        "refusals": versions.promotion_refusals(version, measurements.get("test")),
+        "refusals": promotion.promotion_refusals(version, measurements.get("test")),
         "promotions": version.promotions.select_related("previous", "promoted_by"),
         "children": version.children.all(),
     }
@@ -167,13 +167,13 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         previous = request.POST.get("previous", "")
         try:
-            log = versions.version_promote(
+            log = promotion.version_promote(
                 version=version,
                 user=request.user,
                 expected_previous_id=int(previous) if previous.isdigit() else None,
                 reason=reason,
             )
-        except versions.PromotionRefused as refused:
+        except promotion.PromotionRefused as refused:
             # Wanting only a reason is no refusal: the page asks for it next to the figures.
             refusals = [] if refused.needs_reason else refused.reasons
         else:
@@ -189,8 +189,8 @@ def version_promote(request: HttpRequest, pk: int) -> HttpResponse:
     current = None if current == version else current  # what promoting would replace
     after = versions.version_test_metrics(version)
     before = versions.version_test_metrics(current) if current else None
-    refusals = refusals or versions.promotion_refusals(version, after)
-    comparison = versions.promotion_comparison(version, current) if after else None
+    refusals = refusals or promotion.promotion_refusals(version, after)
+    comparison = promotion.promotion_comparison(version, current) if after else None
     context = {
         "comparison": comparison,
         "reason": reason,

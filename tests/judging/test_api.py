@@ -13,8 +13,8 @@ from django.urls import get_resolver, reverse
 
 from judging.models import ApiToken, PromptVersion
 from judging.openapi import openapi_schema
+from judging.promotion import version_promote
 from judging.tokens import token_create
-from judging.versions import version_promote
 from labeling.models import ImportJob, Item, Label, Membership
 from labeling.roles import REVIEWER
 from tests.judging.versioning import baseline, measure

@@ -17,7 +17,8 @@ from judging.guardrails import (
     training_term_counts,
 )
 from judging.models import ModelEndpoint
-from judging.versions import PromotionRefused, version_create, version_create_draft, version_promote
+from judging.promotion import PromotionRefused, version_promote
+from judging.versions import version_create, version_create_draft
 from labeling.importing import ImportOptions, items_import
 from labeling.models import Item, Project
 from optimizer.recording import candidate_record

@@ -15,7 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from judging.models import JudgeRun, Judgment, ModelEndpoint, PromotionLog, PromptVersion
-from judging.versions import PromotionRefused, promotion_comparison, version_promote, version_test_metrics
+from judging.promotion import PromotionRefused, promotion_comparison, version_promote
+from judging.versions import version_test_metrics
 from labeling.gold import gold_scores
 from tests.judging.versioning import baseline, child_of, measure
 

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from judging.models import ModelEndpoint, PromptVersion
-from judging.versions import version_measurements, version_promote, word_diff
+from judging.promotion import version_promote
+from judging.versions import version_measurements, word_diff
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db

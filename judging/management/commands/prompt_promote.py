@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from judging import versions
+from judging import promotion, versions
 from judging.models import PromptVersion
 
 
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"No user {options['user']!r}.")
         production = versions.production_version(project=version.project, target_model=version.target_model)
-        comparison = versions.promotion_comparison(version, production)
+        comparison = promotion.promotion_comparison(version, production)
         if comparison is not None:
             self.stdout.write(comparison.summary())
         elif production is None:
@@ -41,8 +41,8 @@ class Command(BaseCommand):
                 f"No production version on {version.target_model.name} yet: nothing to compare."
             )
         try:
-            log = versions.version_promote(version=version, user=user, reason=options["reason"])
-        except versions.PromotionRefused as refused:
+            log = promotion.version_promote(version=version, user=user, reason=options["reason"])
+        except promotion.PromotionRefused as refused:
             raise CommandError(" ".join(refused.reasons)) from None
         replaced = f", replacing v{log.previous_id}" if log.previous_id else ""
         self.stdout.write(
