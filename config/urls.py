@@ -11,3 +11,8 @@ urlpatterns = [
     path("", include("labeling.urls")),
     path("", include("optimizer.urls")),
 ]
+
+# Styled error pages (templates/403.html, 404.html); 400 and 500 are Django's own views rendering
+# templates/400.html and 500.html without a request, so that a broken database cannot break them too.
+handler403 = "labeling.errors.forbidden"
+handler404 = "labeling.errors.not_found"

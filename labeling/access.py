@@ -11,11 +11,12 @@ from labeling.roles import is_member, require_role
 
 def project_checked(request: HttpRequest, project: Project, role: str) -> Project:
     """404 unless the user is a member of `project`, 403 below `role`; records the project on the request
-    so that the templates' role flags speak of it."""
+    (for a member, even when refused) so that the templates' role flags and error pages speak of it."""
     if not is_member(request.user, project):
         raise Http404("No such project.")
-    require_role(request.user, role, project)
+    # Recorded before the role check: a member's 403 page may name the project and link back to it.
     request.flywheel_project = project
+    require_role(request.user, role, project)
     return project
 
 
