@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from judging import charts
 from judging.models import PromptVersion
 from labeling.roles import REVIEWER
 from optimizer import bullets as rules
@@ -192,7 +193,12 @@ def bullets_merge(request: HttpRequest, slug: str) -> HttpResponse:
 def version_counts(request: HttpRequest, slug: str) -> HttpResponse:
     """Disagreements and open bullets per prompt version: a page, and the part the project page loads."""
     project = project_for(request, slug, REVIEWER)
-    context = {"project": project, "counts": selectors.prompt_version_counts(project)}
+    flywheel = selectors.project_flywheel(project)
+    context = {
+        "project": project,
+        "flywheel": flywheel,
+        "trend_chart": charts.version_trend_chart(flywheel.trend) if flywheel.trend else None,
+    }
     template = "optimizer/counts.html#counts" if request.htmx else "optimizer/counts.html"
     return render(request, template, context)
 
