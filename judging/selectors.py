@@ -104,6 +104,29 @@ def run_disagreements(
     return found
 
 
+@dataclass(frozen=True)
+class Neighbours:
+    """Where one item stands in a list of disagreements: its 1-based position and the items either side
+    (None at an end); position None when the item is not in the list."""
+
+    position: int | None
+    total: int
+    previous_item_id: int | None
+    next_item_id: int | None
+
+
+def disagreement_neighbours(rows: list[Disagreement], item_id: int) -> Neighbours:
+    index = next((i for i, d in enumerate(rows) if d.item_id == item_id), None)
+    if index is None:
+        return Neighbours(None, len(rows), None, None)
+    return Neighbours(
+        position=index + 1,
+        total=len(rows),
+        previous_item_id=rows[index - 1].item_id if index > 0 else None,
+        next_item_id=rows[index + 1].item_id if index + 1 < len(rows) else None,
+    )
+
+
 def disagreement_judgments(rows: list[Disagreement]) -> list[tuple[Disagreement, Judgment]]:
     by_id = Judgment.objects.select_related("item").in_bulk([d.judgment_id for d in rows])
     return [(d, by_id[d.judgment_id]) for d in rows]
