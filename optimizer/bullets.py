@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -304,6 +305,44 @@ def in_direction(bullets: QuerySet[Bullet], direction: str) -> QuerySet[Bullet]:
     if direction == "strict":
         return bullets.filter(delta__lt=0)
     return bullets
+
+
+# What one suggestion shows: the first bullets of its group by id, and a merge link for the first ones
+# (the merge page lists every bullet it merges, with its text). A group of 500 stays a few lines.
+SUGGESTION_IDS_SHOWN = 8
+MERGE_AT_ONCE = 50
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One group of merge_suggestions, as the bullets page shows it."""
+
+    bullets: list[Bullet]
+
+    @property
+    def size(self) -> int:
+        return len(self.bullets)
+
+    @property
+    def first(self) -> Bullet:
+        return self.bullets[0]
+
+    @property
+    def shown(self) -> list[Bullet]:
+        return self.bullets[:SUGGESTION_IDS_SHOWN]
+
+    @property
+    def not_shown(self) -> int:
+        return self.size - len(self.shown)
+
+    @property
+    def merge_size(self) -> int:
+        return min(self.size, MERGE_AT_ONCE)
+
+    @property
+    def merge_query(self) -> str:
+        """ "ids=3&ids=7…" for the merge page: the whole group, or its first MERGE_AT_ONCE bullets."""
+        return urlencode([("ids", bullet.pk) for bullet in self.bullets[:MERGE_AT_ONCE]])
 
 
 def merge_suggestions(
