@@ -101,8 +101,9 @@ def _error_bars(found: list, scale: float) -> dict:
 
 
 def version_trend_chart(points: list) -> dict:
-    """Test NMSE (left axis) and malformed % (right axis) per prompt version, oldest first, one pair of
-    lines per model, each point with its 95% bootstrap interval as an error bar."""
+    """Test NMSE and malformed % per prompt version, oldest first, one pair of lines per model, each point
+    with its 95% bootstrap interval as an error bar. Both run from 0 to 100, so they share one axis (two
+    axes scaled apart would draw two versions' lines on top of each other)."""
     labels = [f"v{p.version.pk}" for p in points]
     traces = []
     for model in dict.fromkeys(p.version.target_model.name for p in points):
@@ -128,7 +129,6 @@ def version_trend_chart(points: list) -> dict:
                 name=f"malformed % · {model}",
                 mode="lines+markers",
                 line={"dash": "dot"},
-                yaxis="y2",
                 text=hover,
                 hovertemplate="%{text}<br>malformed %{y:.1f}%<extra></extra>",
             ),
@@ -138,13 +138,7 @@ def version_trend_chart(points: list) -> dict:
         layout={
             **_LAYOUT,
             "xaxis": {"title": {"text": "prompt version"}, "categoryorder": "array", "categoryarray": labels},
-            "yaxis": {"title": {"text": "test NMSE (0–100)"}, "rangemode": "tozero"},
-            "yaxis2": {
-                "title": {"text": "malformed %"},
-                "overlaying": "y",
-                "side": "right",
-                "rangemode": "tozero",
-            },
+            "yaxis": {"title": {"text": "NMSE (0–100) · malformed %"}, "rangemode": "tozero"},
             "legend": {"orientation": "h", "y": -0.3},
         },
     )
