@@ -315,3 +315,14 @@ def test_an_empty_queue_links_to_the_disagreements_page_where_bullets_are_made(c
 
     assert "judge run's page" not in body
     assert f'<a href="{reverse("judging:disagreements", args=[run.pk])}">disagreements page</a>' in body
+
+
+@pytest.mark.parametrize("page", ["queue", "detail"])
+def test_the_bullet_pages_say_which_way_a_signed_gap_points(client_for, reviewer, bullets, page):
+    url = (
+        reverse("optimizer:bullets", args=[bullets[0].project.slug])
+        if page == "queue"
+        else reverse("optimizer:bullet", args=[bullets[0].pk])
+    )
+
+    assert "judge − gold: positive = too lenient" in client_for(reviewer).get(url).content.decode()
