@@ -87,3 +87,59 @@ def models_chart(rows: list[dict]) -> dict:
         },
     )
     return json.loads(figure.to_json())
+
+
+def _error_bars(found: list, scale: float) -> dict:
+    """Plotly's asymmetric error bars from intervals (none where the interval is unknown)."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [scale * (i.high - i.estimate) if i.high is not None else 0 for i in found],
+        "arrayminus": [scale * (i.estimate - i.low) if i.low is not None else 0 for i in found],
+        "thickness": 1,
+    }
+
+
+def version_trend_chart(points: list) -> dict:
+    """Test NMSE and malformed % per prompt version, oldest first, one pair of lines per model, each point
+    with its 95% bootstrap interval as an error bar. Both run from 0 to 100, so they share one axis (two
+    axes scaled apart would draw two versions' lines on top of each other)."""
+    labels = [f"v{p.version.pk}" for p in points]
+    traces = []
+    for model in dict.fromkeys(p.version.target_model.name for p in points):
+        mine = [p for p in points if p.version.target_model.name == model]
+        x = [f"v{p.version.pk}" for p in mine]
+        hover = [f"v{p.version.pk} · {p.version.origin} · {p.measurement.judgments} test items" for p in mine]
+        nmse = [p.nmse for p in mine]
+        malformed = [p.malformed_rate for p in mine]
+        traces += [
+            go.Scatter(
+                x=x,
+                y=[i.estimate for i in nmse],
+                error_y=_error_bars(nmse, 1),
+                name=f"NMSE · {model}",
+                mode="lines+markers",
+                text=hover,
+                hovertemplate="%{text}<br>NMSE %{y:.2f}<extra></extra>",
+            ),
+            go.Scatter(
+                x=x,
+                y=[100 * i.estimate if i.estimate is not None else None for i in malformed],
+                error_y=_error_bars(malformed, 100),
+                name=f"malformed % · {model}",
+                mode="lines+markers",
+                line={"dash": "dot"},
+                text=hover,
+                hovertemplate="%{text}<br>malformed %{y:.1f}%<extra></extra>",
+            ),
+        ]
+    figure = go.Figure(
+        traces,
+        layout={
+            **_LAYOUT,
+            "xaxis": {"title": {"text": "prompt version"}, "categoryorder": "array", "categoryarray": labels},
+            "yaxis": {"title": {"text": "NMSE (0–100) · malformed %"}, "rangemode": "tozero"},
+            "legend": {"orientation": "h", "y": -0.3},
+        },
+    )
+    return json.loads(figure.to_json())

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from judging import runs
 from judging.metrics import JudgeMetrics, judge_metrics
@@ -104,9 +104,54 @@ def run_disagreements(
     return found
 
 
+@dataclass(frozen=True)
+class Neighbours:
+    """Where one item stands in a list of disagreements: its 1-based position and the items either side
+    (None at an end); position None when the item is not in the list."""
+
+    position: int | None
+    total: int
+    previous_item_id: int | None
+    next_item_id: int | None
+
+
+def disagreement_neighbours(rows: list[Disagreement], item_id: int) -> Neighbours:
+    index = next((i for i, d in enumerate(rows) if d.item_id == item_id), None)
+    if index is None:
+        return Neighbours(None, len(rows), None, None)
+    return Neighbours(
+        position=index + 1,
+        total=len(rows),
+        previous_item_id=rows[index - 1].item_id if index > 0 else None,
+        next_item_id=rows[index + 1].item_id if index + 1 < len(rows) else None,
+    )
+
+
 def disagreement_judgments(rows: list[Disagreement]) -> list[tuple[Disagreement, Judgment]]:
     by_id = Judgment.objects.select_related("item").in_bulk([d.judgment_id for d in rows])
     return [(d, by_id[d.judgment_id]) for d in rows]
+
+
+# A full judge run judged every labeled item of every split ("all labeled items"), to the last one: its
+# train and dev disagreements are what bullets are made of, and its figures cover the whole gold set. The
+# optimizer's measurement of a version on the test split alone, a run of one split and a run of
+# unlabeled items are not full, however recent.
+FULL_ITEM_SETS = (JudgeRun.ItemSet.LABELED,)
+
+
+def full_runs(project) -> QuerySet[JudgeRun]:
+    """The project's finished full judge runs (see FULL_ITEM_SETS), newest first."""
+    return project.judge_runs.filter(status=JudgeRun.Status.DONE, item_set__in=FULL_ITEM_SETS).order_by(
+        "-created_at", "-id"
+    )
+
+
+def latest_full_runs(project) -> dict[tuple[int, int], JudgeRun]:
+    """(prompt version id, endpoint id) → the newest finished full run of that pair, in one query."""
+    latest: dict[tuple[int, int], JudgeRun] = {}
+    for run in full_runs(project).select_related("prompt_version", "endpoint"):
+        latest.setdefault((run.prompt_version_id, run.endpoint_id), run)
+    return latest
 
 
 def project_run_history(project) -> list[dict]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -122,27 +124,46 @@ def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("judging:run", pk=run.pk)
 
 
-@require_GET
-def run_disagreements(request: HttpRequest, pk: int) -> HttpResponse:
-    run = run_for(request, pk, REVIEWER)
-    filters = {
-        "direction": request.GET.get("direction", "")
-        if request.GET.get("direction") in ("lenient", "strict")
-        else "",
-        "split": request.GET.get("split", "") if request.GET.get("split") in SPLITS else "",
+DISAGREEMENTS_PER_PAGE = 50
+
+
+def _disagreement_filters(request: HttpRequest) -> dict[str, str]:
+    """The filters of the disagreements page, as the page and the item pages pass them along."""
+    direction = request.GET.get("direction", "")
+    split = request.GET.get("split", "")
+    return {
+        "direction": direction if direction in ("lenient", "strict") else "",
+        "split": split if split in SPLITS else "",
         "query": request.GET.get("query", "").strip()[:200],
     }
-    rows = selectors.run_disagreements(
+
+
+def _filtered_disagreements(run: JudgeRun, filters: dict[str, str]) -> list[selectors.Disagreement]:
+    return selectors.run_disagreements(
         run,
         direction=filters["direction"],
         splits=[filters["split"]] if filters["split"] else (),
         query=filters["query"],
     )
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+
+
+def _filter_query(filters: dict[str, str], **extra) -> str:
+    """ "?direction=lenient&split=train" for the filters that are set (and the extra parameters); ""."""
+    chosen = {key: value for key, value in {**filters, **extra}.items() if value}
+    return f"?{urlencode(chosen)}" if chosen else ""
+
+
+@require_GET
+def run_disagreements(request: HttpRequest, pk: int) -> HttpResponse:
+    run = run_for(request, pk, REVIEWER)
+    filters = _disagreement_filters(request)
+    rows = _filtered_disagreements(run, filters)
+    page = Paginator(rows, DISAGREEMENTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "run": run,
         "project": run.project,
         "filters": filters,
+        "filter_query": _filter_query(filters),
         "page": page,
         "rows": selectors.disagreement_judgments(list(page.object_list)),
         "total": len(rows),
@@ -154,13 +175,18 @@ def run_disagreements(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def run_item(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
-    """Side by side: query, document, every human label with its rationale, the judge's answer."""
+    """Side by side: query, document, every human label with its rationale, the judge's answer; and the
+    way to the previous and next disagreement of the list the reviewer filtered."""
     run = run_for(request, pk, REVIEWER)
     judgment = get_object_or_404(run.judgments.select_related("item"), item_id=item_id)
     item = judgment.item
     labels = list(item.labels.select_related("annotator").order_by("created_at"))
     gold = item_gold(item.adjudicated_score, [label.score for label in labels])
     delta = judgment.score - gold if judgment.score is not None and gold is not None else None
+    filters = _disagreement_filters(request)
+    neighbours = selectors.disagreement_neighbours(_filtered_disagreements(run, filters), item.pk)
+    # Back to the page of the list this item is on.
+    list_page = (neighbours.position - 1) // DISAGREEMENTS_PER_PAGE + 1 if neighbours.position else None
     context = {
         "run": run,
         "project": run.project,
@@ -170,6 +196,10 @@ def run_item(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
         "gold": gold,
         "delta": delta,
         "gap": abs(delta) if delta is not None else None,
+        "filters": filters,
+        "filter_query": _filter_query(filters),
+        "back_query": _filter_query(filters, page=list_page if list_page and list_page > 1 else ""),
+        "neighbours": neighbours,
     }
     return render(request, "judging/run_item.html", context)
 

@@ -65,6 +65,18 @@ def project_split_counts(*, project: Project) -> list[dict]:
     return result
 
 
+def project_label_distribution(*, project: Project) -> list[tuple[int, int]]:
+    """(number of labels, items with exactly that many) for every number some item has, fewest first, in
+    one query: what the items really have beside the project's target."""
+    return list(
+        Item.objects.filter(project=project)
+        .annotate(n_labels=label_count())
+        .values_list("n_labels")
+        .annotate(items=Count("id"))
+        .order_by("n_labels")
+    )
+
+
 def split_counts_total(splits: list[dict]) -> dict:
     """The project_split_counts rows added up into one for the whole project."""
     totals = {key: sum(row[key] for row in splits) for key in ("items", "labeled", "at_target", "labels")}

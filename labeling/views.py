@@ -98,6 +98,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "project": project,
         "splits": splits,
         "totals": totals,
+        "label_distribution": selectors.project_label_distribution(project=project),
         "labels_today": labels_today,
         "labels_today_total": sum(count for _, count in labels_today),
         "import_jobs": project.import_jobs.select_related("created_by")[:5],

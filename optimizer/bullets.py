@@ -3,11 +3,14 @@ recorded as a BulletChange with who, when, before and after) and merge suggestio
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -306,6 +309,45 @@ def in_direction(bullets: QuerySet[Bullet], direction: str) -> QuerySet[Bullet]:
     return bullets
 
 
+# What one suggestion shows: the first bullets of its group by id, and a merge link for the first ones
+# (the merge page lists every bullet it merges, with its text). A group of 500 stays a few lines.
+SUGGESTION_IDS_SHOWN = 8
+MERGE_AT_ONCE = 50
+SUGGESTIONS_CACHE_S = 3600
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One group of merge_suggestions, as the bullets page shows it."""
+
+    bullets: list[Bullet]
+
+    @property
+    def size(self) -> int:
+        return len(self.bullets)
+
+    @property
+    def first(self) -> Bullet:
+        return self.bullets[0]
+
+    @property
+    def shown(self) -> list[Bullet]:
+        return self.bullets[:SUGGESTION_IDS_SHOWN]
+
+    @property
+    def not_shown(self) -> int:
+        return self.size - len(self.shown)
+
+    @property
+    def merge_size(self) -> int:
+        return min(self.size, MERGE_AT_ONCE)
+
+    @property
+    def merge_query(self) -> str:
+        """ "ids=3&ids=7…" for the merge page: the whole group, or its first MERGE_AT_ONCE bullets."""
+        return urlencode([("ids", bullet.pk) for bullet in self.bullets[:MERGE_AT_ONCE]])
+
+
 def merge_suggestions(
     *, project, prompt_version=None, direction: str = "", threshold: float = MERGE_SIMILARITY
 ) -> list[list[Bullet]]:
@@ -322,6 +364,18 @@ def merge_suggestions(
     suggestions = []
     for members in by_kind.values():
         texts = [_failure_words(b) for b in members]
-        suggestions.extend([members[i] for i in group] for group in _similar_groups(texts, threshold))
+        suggestions.extend([members[i] for i in group] for group in _similar_groups_cached(texts, threshold))
     suggestions.sort(key=lambda group: (-len(group), group[0].pk))
     return suggestions
+
+
+def _similar_groups_cached(texts: list[str], threshold: float) -> list[list[int]]:
+    """_similar_groups, remembered for the same texts in the same order: the clustering takes seconds
+    for a few thousand bullets, and the bullets page asks again on every load until a reviewer acts."""
+    digest = hashlib.sha256(repr((threshold, texts)).encode()).hexdigest()
+    key = f"merge-suggestions:{digest}"
+    groups = cache.get(key)
+    if groups is None:
+        groups = _similar_groups(texts, threshold)
+        cache.set(key, groups, timeout=SUGGESTIONS_CACHE_S)
+    return groups

@@ -8,8 +8,9 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Abs
 
 from judging import intervals
-from judging.models import JudgeRun
-from judging.selectors import run_disagreements
+from judging.models import JudgeRun, ModelEndpoint, PromptVersion
+from judging.selectors import latest_full_runs, run_disagreements
+from judging.trend import TrendPoint, version_trend
 from optimizer.bullets import BULLET_SPLITS, in_direction
 from optimizer.models import Bullet, BulletChange, LibraryInstruction, OptimizationRun
 
@@ -78,25 +79,30 @@ def with_card_data(bullets: QuerySet[Bullet]) -> QuerySet[Bullet]:
 
 @dataclass(frozen=True)
 class VersionCounts:
-    """The flywheel's gauge for one prompt version on one model: disagreements of its newest finished
-    run (train and dev items, the ones bullets are made of) and its bullets by status."""
+    """The flywheel's gauge for one prompt version on one model: the disagreements of its latest full
+    judge run (on train and dev items, the ones bullets are made of) and its bullets by status. `run` and
+    `disagreements` are None while the pair has only partial runs (e.g. the optimizer's test-split one)."""
 
     prompt_version: object
     endpoint: object
-    run: JudgeRun
-    disagreements: int
+    run: JudgeRun | None
+    disagreements: int | None
     bullets: int
     open_bullets: int
     approved_bullets: int
 
 
 def prompt_version_counts(project) -> list[VersionCounts]:
-    newest: dict[tuple[int, int], JudgeRun] = {}
-    finished = project.judge_runs.filter(status=JudgeRun.Status.DONE).select_related(
-        "prompt_version", "endpoint"
+    """One row per (prompt version, model) with a finished judge run, the oldest version first."""
+    full = latest_full_runs(project)
+    pairs = set(
+        project.judge_runs.filter(status=JudgeRun.Status.DONE)
+        .values_list("prompt_version_id", "endpoint_id")
+        .distinct()
+        .order_by()
     )
-    for run in finished.order_by("-created_at", "-id"):
-        newest.setdefault((run.prompt_version_id, run.endpoint_id), run)
+    versions = PromptVersion.objects.in_bulk({version for version, _ in pairs})
+    endpoints = ModelEndpoint.objects.in_bulk({endpoint for _, endpoint in pairs})
     by_key = {
         (row["prompt_version_id"], row["endpoint_id"]): row
         for row in Bullet.objects.filter(project=project)
@@ -109,14 +115,15 @@ def prompt_version_counts(project) -> list[VersionCounts]:
         .order_by()
     }
     rows = []
-    for key, run in newest.items():
+    for key in pairs:
         counts = by_key.get(key, {})
+        run = full.get(key)
         rows.append(
             VersionCounts(
-                prompt_version=run.prompt_version,
-                endpoint=run.endpoint,
+                prompt_version=versions[key[0]],
+                endpoint=endpoints[key[1]],
                 run=run,
-                disagreements=_bullet_split_disagreements(run),
+                disagreements=_bullet_split_disagreements(run) if run else None,
                 bullets=counts.get("total", 0),
                 open_bullets=counts.get("open", 0),
                 approved_bullets=counts.get("approved", 0),
@@ -128,6 +135,28 @@ def prompt_version_counts(project) -> list[VersionCounts]:
 
 def _bullet_split_disagreements(run: JudgeRun) -> int:
     return len(run_disagreements(run, splits=BULLET_SPLITS))
+
+
+@dataclass(frozen=True)
+class Flywheel:
+    """The dashboard's flywheel: per (prompt version, model) its counts and, on the version's own model,
+    its test NMSE as shown ("12.30 (9.10–15.80)"); and the trend of the metrics over versions."""
+
+    rows: list[tuple[VersionCounts, str | None]]
+    trend: list[TrendPoint]
+
+
+def project_flywheel(project) -> Flywheel:
+    trend = version_trend(project)
+    test_nmse = {point.version.pk: intervals.shown(point.nmse) for point in trend}
+    rows = [
+        (
+            row,
+            test_nmse.get(row.prompt_version.pk) if row.endpoint == row.prompt_version.target_model else None,
+        )
+        for row in prompt_version_counts(project)
+    ]
+    return Flywheel(rows=rows, trend=trend)
 
 
 # The test-split figures of an optimization run's base and best, in the order pages and commands show them.

@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from judging import charts
 from judging.models import PromptVersion
+from judging.selectors import full_runs
 from labeling.roles import REVIEWER
 from optimizer import bullets as rules
 from optimizer import library, selectors
@@ -23,6 +25,8 @@ from optimizer.forms import BulletTextForm, InstructionForm, InstructionFromBull
 from optimizer.models import Bullet, LibraryInstruction
 
 _DIRECTIONS = ("lenient", "strict")
+# Merge suggestions shown at a time on the bullets page; "more" brings the next ones.
+SUGGESTIONS_PER_PAGE = 10
 
 
 def _ids(request: HttpRequest, name: str) -> list[int]:
@@ -53,12 +57,15 @@ def bullet_queue(request: HttpRequest, slug: str) -> HttpResponse:
     )
     page = Paginator(bullets, 25).get_page(request.GET.get("page"))
     versions = PromptVersion.objects.filter(project=project, bullets__isnull=False).distinct()
-    suggestions = []
+    groups = []
     if filters["status"] in ("open", ""):
         version = versions.filter(pk=filters["version"]).first() if filters["version"] else None
-        suggestions = rules.merge_suggestions(
+        groups = rules.merge_suggestions(
             project=project, prompt_version=version, direction=filters["direction"]
         )
+    suggestions = Paginator([rules.Suggestion(group) for group in groups], SUGGESTIONS_PER_PAGE).get_page(
+        request.GET.get("suggestions")
+    )
     context = {
         "project": project,
         "filters": filters,
@@ -66,8 +73,12 @@ def bullet_queue(request: HttpRequest, slug: str) -> HttpResponse:
         "statuses": Bullet.Status.values,
         "versions": versions,
         "suggestions": suggestions,
+        "suggested_bullets": sum(len(group) for group in groups),
         "query_without_page": urlencode(filters) + "&",
+        "latest_full_run": full_runs(project).first(),
     }
+    if request.htmx and request.GET.get("part") == "suggestions":
+        return render(request, "optimizer/bullet_queue.html#suggestions", context)
     return render(request, "optimizer/bullet_queue.html", context)
 
 
@@ -192,7 +203,12 @@ def bullets_merge(request: HttpRequest, slug: str) -> HttpResponse:
 def version_counts(request: HttpRequest, slug: str) -> HttpResponse:
     """Disagreements and open bullets per prompt version: a page, and the part the project page loads."""
     project = project_for(request, slug, REVIEWER)
-    context = {"project": project, "counts": selectors.prompt_version_counts(project)}
+    flywheel = selectors.project_flywheel(project)
+    context = {
+        "project": project,
+        "flywheel": flywheel,
+        "trend_chart": charts.version_trend_chart(flywheel.trend) if flywheel.trend else None,
+    }
     template = "optimizer/counts.html#counts" if request.htmx else "optimizer/counts.html"
     return render(request, template, context)
 

@@ -95,6 +95,7 @@ def test_the_confirmation_shows_test_metrics_before_and_after(client_for, lead, 
     assert "Now in production" in page and f"v{old.pk}" in page
     assert f"{version_test_metrics(new).metrics.nmse:.2f}" in page
     assert 'name="csrfmiddlewaretoken"' in page
+    assert "Bias (judge − gold)" in page and "judge − gold: positive = too lenient" in page
 
 
 def test_a_guardrail_flagged_version_is_refused_with_the_reason(client_for, lead, measured_pair):

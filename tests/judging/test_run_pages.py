@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -11,7 +12,7 @@ from django.urls import reverse
 from judging.intervals import measured_figures
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.runs import judge_run_start
-from judging.selectors import run_metrics
+from judging.selectors import run_disagreements, run_metrics
 from labeling.models import Item, Label
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +214,95 @@ def test_endpoint_pages_are_for_leads_only(client_for, reviewer, demo_project):
     client = client_for(reviewer)
     assert client.get(reverse("judging:endpoints")).status_code == 403
     assert client.post(reverse("judging:endpoint_test", args=[endpoint.pk])).status_code == 403
+
+
+def _item_links(body: str, run: JudgeRun) -> list[str]:
+    """The hrefs of the side-by-side pages linked from a page, in order."""
+    prefix = re.escape(f"/runs/{run.pk}/items/")
+    return [html.unescape(href) for href in re.findall(rf'href="([^"]*{prefix}[^"]*)"', body)]
+
+
+def _shortcut(body: str, key: str) -> str | None:
+    found = re.search(rf'data-shortcut="{key}" href="([^"]*)"', body)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_next_walks_the_filtered_disagreements_in_the_order_of_the_list(client_for, reviewer, finished_run):
+    client = client_for(reviewer)
+    listing = client.get(reverse("judging:disagreements", args=[finished_run.pk]), {"direction": "strict"})
+    strict = [d.item_id for d in run_disagreements(finished_run, direction="strict")]
+    assert len(strict) >= 3, "the sim judge is too strict on several demo items"
+    url = _item_links(listing.content.decode(), finished_run)[0]
+    assert url.endswith("?direction=strict")
+
+    walked = []
+    while url:
+        page = client.get(url)
+        walked.append(page.context["item"].pk)
+        url = _shortcut(page.content.decode(), "j")
+
+    assert walked == strict  # across the list's pages, and never onto a lenient item
+
+
+def test_the_item_page_shows_its_place_in_the_filtered_list_and_goes_back_to_it(
+    client_for, reviewer, finished_run
+):
+    client = client_for(reviewer)
+    rows = client.get(reverse("judging:disagreements", args=[finished_run.pk]), {"direction": "lenient"})
+    lenient = [d.item_id for d, _ in rows.context["rows"]]
+    assert len(lenient) >= 2, "the sim judge is too lenient on some demo items"
+
+    body = client.get(
+        reverse("judging:run_item", args=[finished_run.pk, lenient[1]]), {"direction": "lenient"}
+    ).content.decode()
+
+    query = "?direction=lenient"
+    assert _shortcut(body, "k") == reverse("judging:run_item", args=[finished_run.pk, lenient[0]]) + query
+    assert _shortcut(body, "u") == reverse("judging:disagreements", args=[finished_run.pk]) + query
+    assert f"disagreement 2 of {rows.context['total']} (filtered: judge too lenient)" in body
+    assert "<kbd>J</kbd>" in body and "<kbd>K</kbd>" in body
+
+
+def test_the_first_item_has_no_previous_and_an_item_outside_the_filter_has_neither(
+    client_for, reviewer, finished_run
+):
+    client = client_for(reviewer)
+    strict = client.get(reverse("judging:disagreements", args=[finished_run.pk]), {"direction": "strict"})
+    first = strict.context["rows"][0][0].item_id
+    lenient = client.get(reverse("judging:disagreements", args=[finished_run.pk]), {"direction": "lenient"})
+    other = lenient.context["rows"][0][0].item_id
+
+    strict_only = {"direction": "strict"}
+    first_page = client.get(reverse("judging:run_item", args=[finished_run.pk, first]), strict_only)
+    outside = client.get(reverse("judging:run_item", args=[finished_run.pk, other]), strict_only)
+
+    assert _shortcut(first_page.content.decode(), "k") is None
+    assert _shortcut(first_page.content.decode(), "j") is not None
+    body = outside.content.decode()
+    assert _shortcut(body, "j") is None and _shortcut(body, "k") is None
+    assert "not among the" in body
+
+
+def test_back_from_an_item_returns_to_the_page_of_the_list_it_is_on(client_for, reviewer, finished_run):
+    client = client_for(reviewer)
+    listing = client.get(reverse("judging:disagreements", args=[finished_run.pk]))
+    total = listing.context["total"]
+    assert total > 50, "the demo run's disagreements fill more than one page"
+    second_page = client.get(reverse("judging:disagreements", args=[finished_run.pk]), {"page": 2})
+    item_id = second_page.context["rows"][0][0].item_id
+
+    body = client.get(reverse("judging:run_item", args=[finished_run.pk, item_id])).content.decode()
+
+    assert _shortcut(body, "u") == reverse("judging:disagreements", args=[finished_run.pk]) + "?page=2"
+    assert f"disagreement 51 of {total}" in body
+
+
+@pytest.mark.parametrize("page", ["run", "disagreements", "run_item"])
+def test_every_page_showing_a_gap_or_bias_says_which_way_is_lenient(client_for, reviewer, finished_run, page):
+    args = [finished_run.pk]
+    if page == "run_item":
+        args.append(finished_run.judgments.first().item_id)
+
+    body = client_for(reviewer).get(reverse(f"judging:{page}", args=args)).content.decode()
+
+    assert "judge − gold: positive = too lenient" in body

@@ -78,13 +78,32 @@ def test_the_dashboard_shows_the_splits_coverage_and_todays_labels(client_for, a
 
     assert '<div class="value" id="total-items">5</div>' in body
     assert '<div class="value" id="coverage">40%</div>' in body  # 2 of 5 items have their 2 labels
-    assert "2 items with 2 labels" in body
+    assert "2 items with 2 labels or more" in body
     assert '<div class="value" id="labels-today">4</div>' in body
     assert (
         '<tr id="split-train"><td>train</td><td>3</td><td>2</td><td>3</td><td>1</td><td>33%</td></tr>' in body
     )
     assert '<tr id="split-test"><td>test</td><td>1</td><td>0</td><td>0</td><td>0</td><td>0%</td></tr>' in body
     assert "<tr><td>alice</td><td>2</td></tr>" in body and "carol" not in body.split("<h2>Today</h2>")[1]
+
+
+def test_the_dashboard_gives_the_target_beside_how_many_labels_items_really_have(
+    client_for, annotator, reviewer, lead, project
+):
+    """The demo's case: one label wanted per item, but some items carry three."""
+    single, triple, bare = items_make(project, 3)
+    label_make(single, annotator, 3)
+    for user in (annotator, reviewer, lead):
+        label_make(triple, user, 4)
+
+    body = client_for(annotator).get(reverse("labeling:project", args=[project.slug])).content.decode()
+
+    assert "target: 1 label per item" in body
+    distribution = body.split('id="label-distribution">')[1].split("</p>")[0]
+    assert " ".join(distribution.split()) == (
+        "Labels per item, target 1: 1 item with none · 1 item with 1 label · 1 item with 3 labels"
+    )
+    assert "2 items with 1 label or more" in body
 
 
 def test_the_dashboard_escapes_an_annotators_name(client_for, make_user, annotator, project):

@@ -37,20 +37,25 @@ def version_make(project, *, origin: str = "hand-written") -> PromptVersion:
     )
 
 
-def run_make(project, annotator, rows: list[Row], *, version: PromptVersion | None = None) -> JudgeRun:
+def run_make(
+    project, annotator, rows: list[Row], *, version: PromptVersion | None = None, item_set: str = "labeled"
+) -> JudgeRun:
     """A done run of `version` (a new hand-written one by default) over one item per row; items are
-    created once per external id, so a second run with the same rows judges the same items."""
+    created once per external id, so a second run with the same rows judges the same items. A run of one
+    split (item_set="test", as the optimizer measures) judges only the rows of that split."""
     version = version or version_make(project)
     run = JudgeRun.objects.create(
         project=project,
         prompt_version=version,
         endpoint=endpoint_get(),
-        item_set="labeled",
+        item_set=item_set,
         status=JudgeRun.Status.DONE,
-        total_items=len(rows),
+        total_items=len([row for row in rows if item_set in ("labeled", row.split)]),
         finished_at=timezone.now(),
     )
     for n, row in enumerate(rows, start=1):
+        if item_set not in ("labeled", row.split):
+            continue
         item, created = Item.objects.get_or_create(
             project=project,
             external_id=f"item-{n}",

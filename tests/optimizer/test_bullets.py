@@ -287,3 +287,27 @@ def test_on_the_demo_project_each_suggested_group_holds_one_kind_of_failure(demo
     assert sum(len(g) for g in groups) >= 0.7 * Bullet.objects.count()
     for group in groups:
         assert len({(b.direction, b.item.metadata["kind"]) for b in group}) == 1
+
+
+def test_merge_suggestions_are_clustered_once_until_the_open_bullets_change(
+    project, bullets, reviewer, monkeypatch
+):
+    from django.core.cache import cache
+
+    from optimizer import bullets as rules
+
+    cache.clear()
+    clustered = []
+    cluster = rules._similar_groups
+    monkeypatch.setattr(rules, "_similar_groups", lambda *args: clustered.append(1) or cluster(*args))
+
+    first = merge_suggestions(project=project)
+    again = merge_suggestions(project=project)
+    assert again == first and len(clustered) == 2  # one clustering per direction, none the second time
+
+    bullet_approve(bullet=bullets[0], user=reviewer)
+
+    assert [{b.pk for b in group} for group in merge_suggestions(project=project)] == [
+        {bullets[2].pk, bullets[3].pk}
+    ]
+    assert len(clustered) == 3  # the lenient ones changed: clustered afresh; the strict ones remembered

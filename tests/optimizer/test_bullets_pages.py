@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
-from optimizer.bullets import bullet_approve, bullets_generate_from_run
+from labeling.models import Item
+from optimizer.bullets import MERGE_AT_ONCE, SUGGESTION_IDS_SHOWN, bullet_approve, bullets_generate_from_run
 from optimizer.models import Bullet, LibraryInstruction
-from tests.optimizer.disagreements import Row, run_make
+from optimizer.views import SUGGESTIONS_PER_PAGE
+from tests.optimizer.disagreements import Row, run_make, version_make
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +217,112 @@ def test_bullets_wait_until_the_run_has_finished(client_for, reviewer, run):
 
     assert "once it has finished" in response.content.decode()
     assert not Bullet.objects.exists()
+
+
+# Twelve ways to fail, each with words of its own; a bullet's rationale adds a few words of a shared pool.
+FAILURES = [
+    "Keyword stuffing: repeats the query words but never answers anything.",
+    "Partial answer: covers half the question and leaves the remainder out.",
+    "Outdated figures: statistics from decades ago, superseded since.",
+    "Wrong product: describes a different gadget sharing its brand name.",
+    "Spam: advertising banners, affiliate links, no substance.",
+    "Machine translation garbled beyond comprehension, unreadable sentences.",
+    "Paywall: only a login prompt, subscription required, text hidden.",
+    "Forum thread where nobody replied with a solution, unanswered.",
+    "Recipe blog with a long personal story before ingredients.",
+    "Legal disclaimer boilerplate, cookies policy, terms of service.",
+    "Broken page: error message, server crashed, missing content.",
+    "Satire article mocking the subject, jokes, humour, parody.",
+]
+POOL = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda omicron".split()
+
+
+def _many_open_bullets(project, count: int) -> None:
+    """`count` open bullets of one prompt version: failure n % 12, lenient or strict by turns of 12,
+    so that merge suggestions find about 24 large groups."""
+    version = version_make(project)
+    items = Item.objects.bulk_create(
+        Item(project=project, external_id=f"many-{n}", query=f"query {n}", document="d", split="train")
+        for n in range(count)
+    )
+    bullets = []
+    for n, item in enumerate(items):
+        lenient = (n // len(FAILURES)) % 2 == 0
+        rationale = f"{FAILURES[n % len(FAILURES)]} {POOL[n % 11]} {POOL[(n * 7) % 12]}"
+        bullets.append(
+            Bullet(
+                project=project,
+                prompt_version=version,
+                endpoint=version.target_model,
+                item=item,
+                gold=1 if lenient else 5,
+                judge_score=5 if lenient else 1,
+                delta=4 if lenient else -4,
+                human_rationale=rationale,
+                judge_reasoning="The document was judged on its words.",
+                generated_text=rationale,
+                text=rationale,
+            )
+        )
+    Bullet.objects.bulk_create(bullets)
+
+
+def _suggestions(body: str) -> list[str]:
+    return re.findall(r"<div class=\"suggestion\" data-suggestion>(.*?)</div>\s*</div>", body, re.S)
+
+
+def test_merge_suggestions_for_3000_bullets_show_a_page_of_groups_with_a_few_ids_each(
+    client_for, reviewer, project
+):
+    _many_open_bullets(project, 3000)
+
+    response = client_for(reviewer).get(reverse("optimizer:bullets", args=[project.slug]))
+
+    body = response.content.decode()
+    groups = response.context["suggestions"].paginator.count
+    assert groups > SUGGESTIONS_PER_PAGE
+    shown = _suggestions(body)
+    assert len(shown) == SUGGESTIONS_PER_PAGE
+    for suggestion in shown:
+        assert len(re.findall(r'href="/bullets/\d+/"', suggestion)) == SUGGESTION_IDS_SHOWN
+        merge_link = re.search(r'href="(/projects/[^"]*/merge/[^"]*)"', suggestion).group(1)
+        assert merge_link.count("ids=") == MERGE_AT_ONCE
+        assert re.search(r"and \d+ more", suggestion) and "Merge the first 50" in suggestion
+    assert f"groups 1–{SUGGESTIONS_PER_PAGE} of {groups}" in body
+    assert len(response.content) < 100_000  # 187 KB when every id was listed
+
+
+def test_more_suggestions_come_a_page_at_a_time_through_htmx(client_for, reviewer, project):
+    _many_open_bullets(project, 600)
+    client = client_for(reviewer)
+    url = reverse("optimizer:bullets", args=[project.slug])
+    first = client.get(url)
+    assert "More suggestions →" in first.content.decode()
+
+    more = client.get(url, {"suggestions": 2, "part": "suggestions"}, headers=HTMX)
+
+    part = more.content.decode()
+    assert "<h1>" not in part and 'id="suggestions"' in part and " open>" in part.split("<summary>")[0]
+    groups = first.context["suggestions"].paginator.count
+    end = min(2 * SUGGESTIONS_PER_PAGE, groups)
+    assert len(_suggestions(part)) == end - SUGGESTIONS_PER_PAGE
+    assert f"groups {SUGGESTIONS_PER_PAGE + 1}–{end} of {groups}" in part
+    assert "← Larger groups" in part
+
+
+def test_an_empty_queue_links_to_the_disagreements_page_where_bullets_are_made(client_for, reviewer, run):
+    body = client_for(reviewer).get(reverse("optimizer:bullets", args=[run.project.slug])).content.decode()
+
+    assert "judge run's page" not in body
+    assert f'<a href="{reverse("judging:disagreements", args=[run.pk])}">disagreements page</a>' in body
+
+
+@pytest.mark.parametrize("page", ["queue", "detail"])
+def test_the_bullet_pages_say_which_way_a_signed_gap_points(client_for, reviewer, bullets, page):
+    url = (
+        reverse("optimizer:bullets", args=[bullets[0].project.slug])
+        if page == "queue"
+        else reverse("optimizer:bullet", args=[bullets[0].pk])
+    )
+
+    assert "judge − gold: positive = too lenient" in client_for(reviewer).get(url).content.decode()
