@@ -191,3 +191,65 @@ def test_adapt_to_another_model_prefills_a_cross_model_run_from_the_production_v
     assert '<option value="cross_model" selected>' in body
     assert f'<option value="{large.pk}" selected>' in body
     assert "Estimate, at most:" in body
+
+
+def test_the_first_estimate_prices_gepa_reflections_as_the_form_shows_gepa(
+    client_for, lead, demo_project, versions
+):
+    first = client_for(lead).get(reverse("optimizer:runs", args=[demo_project.slug]))
+    changed = client_for(lead).get(
+        reverse("optimizer:run_estimate", args=[demo_project.slug]),
+        launch_data(versions, max_metric_calls=300),
+        HTTP_HX_REQUEST="true",
+    )
+
+    def reflection_calls(response) -> int:
+        return int(re.search(r"(\d+)\s+reflection/proposal calls", response.content.decode())[1])
+
+    assert '<option value="gepa" selected>' in first.content.decode()
+    assert reflection_calls(first) > 0
+    assert reflection_calls(first) == reflection_calls(changed)
+
+
+def test_a_cancelled_run_says_cancelled_once(client_for, lead, demo_project, versions):
+    run = run_record(versions, status="cancelled", stop_reason="cancelled")
+
+    run_page = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
+    list_page = client_for(lead).get(reverse("optimizer:runs", args=[demo_project.slug])).content.decode()
+
+    assert "cancelled: cancelled" not in run_page and "data-stop-reason" not in run_page
+    assert "cancelled (cancelled)" not in list_page
+    assert "the run was cancelled, so it spent nothing more" in run_page
+
+
+def test_a_finished_run_still_says_why_it_stopped(client_for, lead, demo_project, versions):
+    run = run_record(versions, status="done", stop_reason="dollar_cap")
+
+    body = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
+
+    assert "hit the dollar budget" in body
+
+
+def test_the_live_count_of_candidates_and_the_candidates_table_are_redrawn_together(
+    client_for, lead, demo_project, versions
+):
+    run = run_record(versions, status="running", metric_calls_used=40)
+    for index in (1, 2):
+        version = PromptVersion.objects.create(
+            project=demo_project,
+            target_model=versions["small"],
+            instructions=f"Candidate {index} on the 1-5 scale.",
+            parent=versions["base"],
+            status="candidate",
+        )
+        run.candidates.create(index=index, prompt_version=version, dev_score=0.5 + index / 10)
+
+    live = (
+        client_for(lead)
+        .get(reverse("optimizer:run", args=[run.pk]) + "?part=live", HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+
+    assert '<section id="candidates" hx-swap-oob="true">' in live
+    assert "No candidate yet" not in live
+    assert live.count("<td>0.600</td>") == 1 and live.count("<td>0.700</td>") == 1
