@@ -18,6 +18,7 @@ from judging.models import JudgeRun, Judgment, ModelEndpoint, PromotionLog, Prom
 from judging.promotion import PromotionRefused, promotion_comparison, version_promote
 from judging.versions import version_test_metrics
 from labeling.gold import gold_scores
+from labeling.numbers import significant
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db
@@ -228,7 +229,7 @@ def test_the_version_page_judges_the_version_on_the_test_split_and_shows_interva
 
     page = client.get(reverse("judging:version", args=[version.pk])).content.decode()
     nmse = version_test_metrics(version).metrics.nmse
-    assert re.search(rf"{nmse:.2f} \(\d+\.\d\d–\d+\.\d\d\)", page)
+    assert re.search(rf"{re.escape(significant(nmse))} \([\d.]+–[\d.]+\)", page)
     assert "95% bootstrap interval" in page
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from judging.models import ModelEndpoint, PromptVersion
 from judging.promotion import version_promote
 from judging.versions import version_measurements, word_diff
+from labeling.numbers import significant
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,7 @@ def test_the_history_shows_lineage_origin_status_flags_and_metrics_per_split(
     assert "GEPA run #4" in page and "flagged" in page
     assert f"v{middle.pk}</a> ← <a" in page
     test_nmse = rows[middle.pk].measurements["test"].metrics.nmse
-    assert f"{test_nmse:.2f}" in page
+    assert significant(test_nmse) in page
 
 
 def test_the_history_filters_by_target_model(client_for, reviewer, demo_project):

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from judging.models import ModelEndpoint, PromptVersion
 from judging.selectors import run_metrics
+from labeling.numbers import significant
 from optimizer.models import OptimizationRun
 
 
@@ -92,8 +93,8 @@ def test_the_run_page_shows_base_and_best_with_intervals_and_their_paired_differ
     base = run_metrics(run.base_test_run)["test"]
     nmse = comparison["rows"][0]
     assert nmse["label"] == "NMSE (0–100)"
-    assert re.fullmatch(rf"{base.nmse:.2f} \(\d+\.\d\d–\d+\.\d\d\)", nmse["before"])
-    assert re.fullmatch(r"[+-]\d+\.\d\d \([+-]\d+\.\d\d to [+-]\d+\.\d\d\)", nmse["change"])
+    assert re.fullmatch(rf"{re.escape(significant(base.nmse))} \([\d.]+–[\d.]+\)", nmse["before"])
+    assert re.fullmatch(r"([+-][\d.]+|0) \(([+-][\d.]+|0) to ([+-][\d.]+|0)\)", nmse["change"])
     assert [row["label"] for row in comparison["rows"]] == [
         "NMSE (0–100)",
         "Malformed rate",
@@ -146,7 +147,7 @@ def test_the_live_part_polls_while_running_and_stops_with_a_refresh_when_finishe
     url = reverse("optimizer:run", args=[run.pk]) + "?part=live"
     running = client_for(lead).get(url, HTTP_HX_REQUEST="true")
     assert running.status_code == 200 and "every 1s" in running.content.decode()
-    assert "40 / 300" in running.content.decode() and "0.710" in running.content.decode()
+    assert "40 / 300" in running.content.decode() and "0.71" in running.content.decode()
 
     OptimizationRun.objects.filter(pk=run.pk).update(status="done", stop_reason="done")
     finished = client_for(lead).get(url, HTTP_HX_REQUEST="true")
@@ -252,4 +253,4 @@ def test_the_live_count_of_candidates_and_the_candidates_table_are_redrawn_toget
 
     assert '<section id="candidates" hx-swap-oob="true">' in live
     assert "No candidate yet" not in live
-    assert live.count("<td>0.600</td>") == 1 and live.count("<td>0.700</td>") == 1
+    assert live.count("<td>0.6</td>") == 1 and live.count("<td>0.7</td>") == 1
