@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from judging import charts, intervals, promotion, runs, tokens, versions
+from judging import charts, comparison, intervals, promotion, runs, tokens, versions
 from judging.access import project_for, version_for
 from judging.models import ApiToken, JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.version_forms import ApiTokenForm, VersionDiffForm, VersionDraftForm
@@ -238,27 +238,16 @@ def _figure(measurement, attribute: str) -> float | None:
 
 @require_GET
 def model_comparison(request: HttpRequest, slug: str) -> HttpResponse:
-    """Each endpoint's production version for the project, with its test-split figures: the page a lead
-    opens before switching to a cheaper model."""
+    """Measured versions of the project across its judge models, with their test-split figures: the page
+    a lead opens before switching to a cheaper model (?show=production|candidates|all)."""
     project = project_for(request, slug, REVIEWER)
-    production = {
-        v.target_model_id: v
-        for v in project.prompt_versions.filter(status=PromptVersion.Status.PRODUCTION).select_related(
-            "target_model"
-        )
+    found = comparison.model_comparison(project=project, show=request.GET.get("show", "all"))
+    context = {
+        "project": project,
+        **found,
+        "filters": comparison.SHOW,
+        "chart": charts.models_chart(found["rows"]) if found["rows"] else None,
     }
-    rows = []
-    for endpoint in ModelEndpoint.objects.all():
-        version = production.get(endpoint.pk)
-        rows.append(
-            {
-                "endpoint": endpoint,
-                "version": version,
-                "test": versions.version_test_metrics(version) if version else None,
-            }
-        )
-    measured = [row for row in rows if row["test"] is not None]
-    context = {"project": project, "rows": rows, "chart": charts.models_chart(measured) if measured else None}
     return render(request, "judging/compare.html", context)
 
 
