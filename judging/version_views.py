@@ -3,6 +3,8 @@ comparison page and the API token page."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,20 +16,21 @@ from judging import charts, comparison, intervals, promotion, runs, tokens, vers
 from judging.access import project_for, version_for
 from judging.models import ApiToken, JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.version_forms import ApiTokenForm, VersionDiffForm, VersionDraftForm
+from labeling import numbers
 from labeling.models import SPLITS, Project
 from labeling.roles import ANNOTATOR, LEAD, REVIEWER, role_required
 
 # The test-split figures set side by side on the promotion page: label, attribute of the metrics (or of the
-# measurement), whether lower is better (None: neither), and how to show it.
+# measurement), whether lower is better (None: neither), and how to show it (rounded for people).
 COMPARED = (
-    ("NMSE (0–100)", "nmse", True, "{:.2f}"),
-    ("Malformed rate", "malformed_rate", True, "{:.1%}"),
-    ("MAE", "mae", True, "{:.3f}"),
-    ("Exact agreement", "exact", False, "{:.1%}"),
-    ("Kappa (quadratic)", "kappa", False, "{:.3f}"),
-    ("Bias (judge − gold)", "bias", None, "{:+.3f}"),
-    ("Dollars per 1,000 judgments", "dollars_per_1000", True, "${:.4f}"),
-    ("Latency p50 (ms)", "latency_p50_ms", True, "{:.0f}"),
+    ("NMSE (0–100)", "nmse", True, numbers.significant),
+    ("Malformed rate", "malformed_rate", True, numbers.percent),
+    ("MAE", "mae", True, numbers.significant),
+    ("Exact agreement", "exact", False, numbers.percent),
+    ("Kappa (quadratic)", "kappa", False, numbers.significant),
+    ("Bias (judge − gold)", "bias", None, partial(numbers.significant, signed=True)),
+    ("Dollars per 1,000 judgments", "dollars_per_1000", True, numbers.dollars),
+    ("Latency p50 (ms)", "latency_p50_ms", True, numbers.significant),
 )
 
 
@@ -220,8 +223,8 @@ def _compared_rows(before, after) -> list[dict]:
         rows.append(
             {
                 "label": label,
-                "before": "—" if old is None else shown.format(old),
-                "after": "—" if new is None else shown.format(new),
+                "before": shown(old),
+                "after": shown(new),
                 "better": better,
             }
         )

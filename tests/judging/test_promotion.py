@@ -79,7 +79,7 @@ def test_a_lead_promotes_rolls_back_and_both_are_audited(client_for, lead, measu
     assert page.count("data-promotion=") == 3
     assert "rollback" in page and lead.username in page
     assert "The new wording confused users." in page
-    assert f"{new_test.metrics.nmse:.2f} → {old_test.metrics.nmse:.2f}" in page
+    assert f"{significant(new_test.metrics.nmse)} → {significant(old_test.metrics.nmse)}" in page
     rows = {row.version.pk: row.version.status for row in history.context["rows"]}
     assert rows[old.pk] == PRODUCTION and rows[new.pk] == ARCHIVED
 
@@ -94,7 +94,7 @@ def test_the_confirmation_shows_test_metrics_before_and_after(client_for, lead, 
     assert response.context["after"].metrics.nmse == pytest.approx(version_test_metrics(new).metrics.nmse)
     page = response.content.decode()
     assert "Now in production" in page and f"v{old.pk}" in page
-    assert f"{version_test_metrics(new).metrics.nmse:.2f}" in page
+    assert significant(version_test_metrics(new).metrics.nmse) in page
     assert 'name="csrfmiddlewaretoken"' in page
 
 
