@@ -25,6 +25,12 @@ class ModelEndpointForm(forms.ModelForm):
             "price_input_per_mtok",
             "price_output_per_mtok",
         ]
+        labels = {
+            "api_key_env": "API key variable",
+            "max_tokens": "Max output tokens",
+            "price_input_per_mtok": "Price per million input tokens ($)",
+            "price_output_per_mtok": "Price per million output tokens ($)",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
