@@ -124,7 +124,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             run.progress, base_score=run.base_dev_score, budget=run.max_metric_calls
         ),
         "candidates": candidates,
-        "candidates_accepted": len(candidates),
+        "candidates_kept": len(candidates),
+        # Flagged candidates are kept and shown but cannot be promoted: the count says so.
+        "candidates_flagged": sum(1 for c in candidates if c.prompt_version.guardrail_flags),
         "is_lead": has_role(request.user, LEAD, run.project),
     }
     if request.htmx and request.GET.get("part") == "live":

@@ -254,3 +254,22 @@ def test_the_live_count_of_candidates_and_the_candidates_table_are_redrawn_toget
     assert '<section id="candidates" hx-swap-oob="true">' in live
     assert "No candidate yet" not in live
     assert live.count("<td>0.6</td>") == 1 and live.count("<td>0.7</td>") == 1
+
+
+def test_the_candidate_count_says_how_many_the_guardrails_flagged(client_for, lead, demo_project, versions):
+    run = run_record(versions, status="done", stop_reason="done")
+    for index, flags in enumerate(([], [{"rule": "leakage", "detail": "copies a document"}]), start=1):
+        version = PromptVersion.objects.create(
+            project=demo_project,
+            target_model=versions["small"],
+            instructions=f"Candidate {index} on the 1-5 scale.",
+            parent=versions["base"],
+            status="candidate",
+            guardrail_flags=flags,
+        )
+        run.candidates.create(index=index, prompt_version=version, dev_score=0.5)
+
+    body = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
+
+    assert "candidates kept (1 flagged by the guardrails)" in body
+    assert "accepted" not in body
