@@ -273,3 +273,17 @@ def test_the_candidate_count_says_how_many_the_guardrails_flagged(client_for, le
 
     assert "candidates kept (1 flagged by the guardrails)" in body
     assert "accepted" not in body
+
+
+def test_the_library_estimate_says_it_makes_no_reflection_call_rather_than_zero(
+    client_for, lead, demo_project, versions
+):
+    response = client_for(lead).get(
+        reverse("optimizer:run_estimate", args=[demo_project.slug]),
+        launch_data(versions, regime="library"),
+        HTTP_HX_REQUEST="true",
+    )
+
+    body = response.content.decode()
+    assert "no reflection/proposal call" in body
+    assert not re.search(r"\b0\s+reflection/proposal calls", body)
