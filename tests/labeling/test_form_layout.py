@@ -3,71 +3,11 @@ text below it, errors right under the input, and the page's buttons in one row."
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 from django.urls import reverse
 
 from judging.models import ModelEndpoint, PromptVersion
-
-VOID = {"input", "br", "img", "meta", "link", "hr"}
-INVISIBLE = ("hidden", "submit")
-
-
-class _FieldBlocks(HTMLParser):
-    """The parts of each <div class="field"> in document order, and every visible control outside one."""
-
-    def __init__(self):
-        super().__init__()
-        self.fields: list[list[str]] = []
-        self.loose: list[str] = []
-        self._stack: list[tuple[str, bool]] = []  # (tag, opens a field block)
-
-    def _in_field(self) -> bool:
-        return any(opens for _, opens in self._stack)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        classes = (attrs.get("class") or "").split()
-        opens = tag == "div" and "field" in classes
-        if opens:
-            self.fields.append([])
-        part = None
-        if tag in ("label", "legend"):
-            part = "label"
-        elif tag in ("select", "textarea") or (tag == "input" and attrs.get("type") not in INVISIBLE):
-            part = "control"
-        elif tag == "ul" and "errorlist" in classes:
-            part = "errors"
-        elif tag == "div" and "help" in classes:
-            part = "help"
-        if part:
-            if self._in_field():
-                self.fields[-1].append(part)
-            elif part == "control":
-                self.loose.append(attrs.get("name", tag))
-        if tag not in VOID:
-            self._stack.append((tag, opens))
-
-    def handle_endtag(self, tag):
-        while self._stack:
-            open_tag, _ = self._stack.pop()
-            if open_tag == tag:
-                break
-
-
-def blocks(html: str) -> _FieldBlocks:
-    parser = _FieldBlocks()
-    parser.feed(html)
-    return parser
-
-
-def first_of_each(parts: list[str]) -> list[str]:
-    seen: list[str] = []
-    for part in parts:
-        if part not in seen:
-            seen.append(part)
-    return seen
+from tests.form_blocks import blocks, first_of_each
 
 
 @pytest.fixture
@@ -94,7 +34,9 @@ def test_every_form_page_puts_labels_above_fields_and_help_below(client_for, lea
     for name, url in form_pages.items():
         response = client.get(url)
         assert response.status_code == 200, name
-        page = blocks(response.content.decode())
+        body = response.content.decode()
+        page = blocks(body)
+        assert '<div class="form-actions"><button class="btn" type="submit">' in body, name
 
         assert page.fields, f"{name}: no field blocks"
         for parts in page.fields:
