@@ -225,9 +225,8 @@ class OptimizationRun(BackgroundRun):
     def stop_reason_note(self) -> str:
         """Why the run stopped, in words, or "" when that would only repeat its status
         ("cancelled: cancelled")."""
-        if not self.stop_reason or self.stop_reason == self.status:
-            return ""
-        return self.get_stop_reason_display()
+        note = self.get_stop_reason_display() if self.stop_reason else ""
+        return "" if note == self.status else note
 
 
 class OptimizationCandidate(models.Model):

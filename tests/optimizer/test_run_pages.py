@@ -223,12 +223,18 @@ def test_a_cancelled_run_says_cancelled_once(client_for, lead, demo_project, ver
     assert "the run was cancelled, so it spent nothing more" in run_page
 
 
-def test_a_finished_run_still_says_why_it_stopped(client_for, lead, demo_project, versions):
-    run = run_record(versions, status="done", stop_reason="dollar_cap")
+@pytest.mark.parametrize(
+    ("stop_reason", "says"),
+    [("dollar_cap", "hit the dollar budget"), ("done", "finished its budget of metric calls")],
+)
+def test_a_finished_run_still_says_why_it_stopped(
+    client_for, lead, demo_project, versions, stop_reason, says
+):
+    run = run_record(versions, status="done", stop_reason=stop_reason)
 
     body = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
 
-    assert "hit the dollar budget" in body
+    assert f"done</strong>: <span data-stop-reason>{says}</span>" in body
 
 
 def test_the_live_count_of_candidates_and_the_candidates_table_are_redrawn_together(
