@@ -215,3 +215,11 @@ def test_endpoint_pages_are_for_leads_only(client_for, reviewer, demo_project):
     client = client_for(reviewer)
     assert client.get(reverse("judging:endpoints")).status_code == 403
     assert client.post(reverse("judging:endpoint_test", args=[endpoint.pk])).status_code == 403
+
+
+def test_the_judge_run_form_preselects_the_model_of_the_preselected_version(client_for, lead, demo_project):
+    body = client_for(lead).get(reverse("judging:runs", args=[demo_project.slug])).content.decode()
+
+    version = PromptVersion.objects.filter(project=demo_project).first()
+    endpoint_select = re.search(r'<select name="endpoint".*?</select>', body, re.DOTALL)[0]
+    assert f'<option value="{version.target_model_id}" selected>' in endpoint_select
