@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "django_htmx",
     "template_partials",
     "labeling",
@@ -92,6 +93,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Every form renders with templates/forms/ (label above, help below, errors beside the field).
+FORM_RENDERER = "config.forms.FlywheelFormRenderer"
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'flywheel.sqlite3'}")
 # Persistent connections, checked before reuse so that a database restart costs one failed check, not

@@ -8,8 +8,10 @@ import io
 import json
 from collections.abc import Iterator
 
+from judging import intervals
 from judging.models import JudgeRun
 from judging.selectors import run_metrics
+from labeling import numbers
 from labeling.spreadsheet_safe import csv_cell
 
 COLUMNS = [
@@ -29,8 +31,8 @@ COLUMNS = [
 ]
 
 
-def test_metrics_for(*, prompt_version, endpoint) -> dict:
-    """From the latest finished run of the same (prompt version, model) that judged test items."""
+def test_run_for(*, prompt_version, endpoint) -> JudgeRun | None:
+    """The latest finished run of the same (prompt version, model) that judged test items with gold."""
     runs = JudgeRun.objects.filter(
         prompt_version=prompt_version,
         endpoint=endpoint,
@@ -38,15 +40,45 @@ def test_metrics_for(*, prompt_version, endpoint) -> dict:
         judgments__item__split="test",
     ).distinct()
     for run in runs.order_by("-created_at", "-id"):
-        test = run_metrics(run).get("test")
-        if test is not None:
-            return {
-                "test_items": test.items,
-                "test_nmse": test.nmse,
-                "test_malformed_rate": test.malformed_rate,
-                "test_kappa": test.kappa,
-            }
-    return {"test_items": 0, "test_nmse": None, "test_malformed_rate": None, "test_kappa": None}
+        if run_metrics(run).get("test") is not None:
+            return run
+    return None
+
+
+def test_metrics_for(*, prompt_version, endpoint) -> dict:
+    """The export's trust columns: exact, without binary float noise (0.07999999999999996 → 0.08)."""
+    run = test_run_for(prompt_version=prompt_version, endpoint=endpoint)
+    if run is None:
+        return {"test_items": 0, "test_nmse": None, "test_malformed_rate": None, "test_kappa": None}
+    test = run_metrics(run)["test"]
+    return {
+        "test_items": test.items,
+        "test_nmse": numbers.exact(test.nmse),
+        "test_malformed_rate": numbers.exact(test.malformed_rate),
+        "test_kappa": numbers.exact(test.kappa),
+    }
+
+
+def expected_quality(*, prompt_version, endpoint) -> dict | None:
+    """How far to trust the machine labels, for the run's page: the (version, model)'s test-split
+    figures with their 95% intervals, rounded for people; None when it was never judged on test items."""
+    run = test_run_for(prompt_version=prompt_version, endpoint=endpoint)
+    if run is None:
+        return None
+    project = run.project
+    found = intervals.metric_intervals(
+        intervals.scores_of(intervals.run_split_scores(run, "test")),
+        scale_min=project.scale_min,
+        scale_max=project.scale_max,
+    )
+    return {
+        "run": run,
+        "items": run_metrics(run)["test"].items,
+        **{
+            name: intervals.readable(found[name], as_percent=name in intervals.PERCENTAGES)
+            for name in ("within_one", "exact", "malformed_rate", "nmse")
+        },
+    }
 
 
 def run_export_lines(*, run: JudgeRun, fmt: str) -> Iterator[str]:

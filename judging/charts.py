@@ -58,8 +58,9 @@ def versions_chart(history: list[dict]) -> dict:
 
 
 def models_chart(rows: list[dict]) -> dict:
-    """Test NMSE and malformed rate per model endpoint (bars), dollars per 1,000 judgments (markers)."""
-    names = [row["endpoint"].name for row in rows]
+    """Test NMSE and malformed rate per measured version on its model (bars), dollars per 1,000
+    judgments (markers)."""
+    names = [f"v{row['version'].pk} · {row['endpoint'].name}" for row in rows]
     figure = go.Figure(
         [
             go.Bar(x=names, y=[row["test"].metrics.nmse for row in rows], name="test NMSE (0–100)"),

@@ -25,6 +25,12 @@ class ModelEndpointForm(forms.ModelForm):
             "price_input_per_mtok",
             "price_output_per_mtok",
         ]
+        labels = {
+            "api_key_env": "API key variable",
+            "max_tokens": "Max output tokens",
+            "price_input_per_mtok": "Price per million input tokens ($)",
+            "price_output_per_mtok": "Price per million output tokens ($)",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,8 +71,12 @@ class JudgeRunForm(forms.Form):
         super().__init__(*args, **kwargs)
         versions = project.prompt_versions.select_related("target_model")
         self.fields["prompt_version"].queryset = versions
-        self.fields["prompt_version"].initial = versions.first()
+        first = versions.first()
+        self.fields["prompt_version"].initial = first
         self.fields["prompt_version"].empty_label = None
+        if first is not None:
+            # The preselected version's own model, rather than a blank "---------" to pick first.
+            self.fields["endpoint"].initial = first.target_model_id
         self.fields["prompt_version"].label_from_instance = lambda v: (
             f"v{v.pk} · {v.target_model.name} · {v.status} · {v.origin}"
         )

@@ -12,6 +12,7 @@ import numpy as np
 
 from judging.metrics import round_half_up
 from judging.models import JudgeRun
+from labeling import numbers
 from labeling.gold import gold_scores
 from labeling.models import Item
 
@@ -202,26 +203,34 @@ def shown(
     return text
 
 
-# How each metric is shown: format and scale (the malformed rate as a percentage).
-FIGURES = {
-    "nmse": ("{:.2f}", 1, ""),
-    "malformed_rate": ("{:.1f}", 100, "%"),
-    "mae": ("{:.2f}", 1, ""),
-    "kappa": ("{:.3f}", 1, ""),
-    "exact": ("{:.1f}", 100, "%"),
-    "within_one": ("{:.1f}", 100, "%"),
-}
+# Metrics shown as percentages on pages (shares of items); the others as plain numbers.
+PERCENTAGES = {"malformed_rate", "exact", "within_one"}
+
+
+def readable(interval: Interval, *, as_percent: bool = False, signed: bool = False) -> str:
+    """For pages, rounded for people (labeling/numbers.py): "19.9 (15.2–24.8)", "7.25% (4.1–10.3%)",
+    signed differences "+0.42 (-11.4 to +12.9)"; "—" when there is nothing to show."""
+    if interval.estimate is None:
+        return "—"
+    number = numbers.percent if as_percent else numbers.significant
+    text = number(interval.estimate, signed=signed)
+    if interval.low is not None and interval.high is not None:
+        low, high = number(interval.low, signed=signed), number(interval.high, signed=signed)
+        if signed or interval.low < 0:
+            text += f" ({low} to {high})"  # "-0.97–-0.15" reads as a typo
+        else:
+            text += f" ({low.removesuffix('%')}–{high})"  # "91% (88–94%)"
+    return text
 
 
 def shown_figures(found: dict[str, Interval]) -> dict[str, str]:
-    """Every metric as "19.90 (15.20–24.80)", ready for a page."""
-    return {name: shown(found[name], fmt, scale, unit=unit) for name, (fmt, scale, unit) in FIGURES.items()}
+    """Every metric as "19.9 (15.2–24.8)", ready for a page."""
+    return {name: readable(found[name], as_percent=name in PERCENTAGES) for name in LOWER_IS_BETTER}
 
 
 def shown_difference(name: str, difference: Interval) -> str:
-    """A paired difference of one metric, signed: "+0.42 (-11.41 to +12.86)"."""
-    fmt, scale, unit = FIGURES[name]
-    return shown(difference, fmt.replace("{:", "{:+"), scale, between=" to ", unit=unit)
+    """A paired difference of one metric, signed: "+0.42 (-11.4 to +12.9)"."""
+    return readable(difference, as_percent=name in PERCENTAGES, signed=True)
 
 
 # From the database

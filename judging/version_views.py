@@ -3,6 +3,8 @@ comparison page and the API token page."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -10,24 +12,25 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from judging import charts, intervals, promotion, runs, tokens, versions
+from judging import charts, comparison, intervals, promotion, runs, tokens, versions
 from judging.access import project_for, version_for
 from judging.models import ApiToken, JudgeRun, ModelEndpoint, PromotionLog, PromptVersion
 from judging.version_forms import ApiTokenForm, VersionDiffForm, VersionDraftForm
+from labeling import numbers
 from labeling.models import SPLITS, Project
 from labeling.roles import ANNOTATOR, LEAD, REVIEWER, role_required
 
 # The test-split figures set side by side on the promotion page: label, attribute of the metrics (or of the
-# measurement), whether lower is better (None: neither), and how to show it.
+# measurement), whether lower is better (None: neither), and how to show it (rounded for people).
 COMPARED = (
-    ("NMSE (0–100)", "nmse", True, "{:.2f}"),
-    ("Malformed rate", "malformed_rate", True, "{:.1%}"),
-    ("MAE", "mae", True, "{:.3f}"),
-    ("Exact agreement", "exact", False, "{:.1%}"),
-    ("Kappa (quadratic)", "kappa", False, "{:.3f}"),
-    ("Bias (judge − gold)", "bias", None, "{:+.3f}"),
-    ("Dollars per 1,000 judgments", "dollars_per_1000", True, "${:.4f}"),
-    ("Latency p50 (ms)", "latency_p50_ms", True, "{:.0f}"),
+    ("NMSE (0–100)", "nmse", True, numbers.significant),
+    ("Malformed rate", "malformed_rate", True, numbers.percent),
+    ("MAE", "mae", True, numbers.significant),
+    ("Exact agreement", "exact", False, numbers.percent),
+    ("Kappa (quadratic)", "kappa", False, numbers.significant),
+    ("Bias (judge − gold)", "bias", None, partial(numbers.significant, signed=True)),
+    ("Dollars per 1,000 judgments", "dollars_per_1000", True, numbers.dollars),
+    ("Latency p50 (ms)", "latency_p50_ms", True, numbers.significant),
 )
 
 
@@ -220,8 +223,8 @@ def _compared_rows(before, after) -> list[dict]:
         rows.append(
             {
                 "label": label,
-                "before": "—" if old is None else shown.format(old),
-                "after": "—" if new is None else shown.format(new),
+                "before": shown(old),
+                "after": shown(new),
                 "better": better,
             }
         )
@@ -238,27 +241,16 @@ def _figure(measurement, attribute: str) -> float | None:
 
 @require_GET
 def model_comparison(request: HttpRequest, slug: str) -> HttpResponse:
-    """Each endpoint's production version for the project, with its test-split figures: the page a lead
-    opens before switching to a cheaper model."""
+    """Measured versions of the project across its judge models, with their test-split figures: the page
+    a lead opens before switching to a cheaper model (?show=production|candidates|all)."""
     project = project_for(request, slug, REVIEWER)
-    production = {
-        v.target_model_id: v
-        for v in project.prompt_versions.filter(status=PromptVersion.Status.PRODUCTION).select_related(
-            "target_model"
-        )
+    found = comparison.model_comparison(project=project, show=request.GET.get("show", "all"))
+    context = {
+        "project": project,
+        **found,
+        "filters": comparison.SHOW,
+        "chart": charts.models_chart(found["rows"]) if found["rows"] else None,
     }
-    rows = []
-    for endpoint in ModelEndpoint.objects.all():
-        version = production.get(endpoint.pk)
-        rows.append(
-            {
-                "endpoint": endpoint,
-                "version": version,
-                "test": versions.version_test_metrics(version) if version else None,
-            }
-        )
-    measured = [row for row in rows if row["test"] is not None]
-    context = {"project": project, "rows": rows, "chart": charts.models_chart(measured) if measured else None}
     return render(request, "judging/compare.html", context)
 
 

@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from judging import charts, intervals, runs, selectors, services
 from judging.access import project_for, run_for
-from judging.amplification import run_export_lines
+from judging.amplification import expected_quality, run_export_lines
 from judging.forms import JudgeRunForm, ModelEndpointForm
 from judging.models import JudgeRun, ModelEndpoint
 from judging.sim import SIM_MODELS
@@ -96,6 +96,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "confusion": charts.confusion_heatmap(overall.confusion, run.project.scale_min) if overall else None,
         "is_simulator": run.endpoint.is_simulator,
     }
+    if run.item_set == JudgeRun.ItemSet.UNLABELED:
+        context["expected"] = expected_quality(prompt_version=run.prompt_version, endpoint=run.endpoint)
     return render(request, "judging/run_detail.html", context)
 
 

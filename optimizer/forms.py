@@ -6,7 +6,11 @@ from optimizer.models import Bullet
 
 
 class BulletTextForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 7}), strip=True)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 8, "class": "wide"}), strip=True)
+
+    def __init__(self, *args, bullet_pk: int, **kwargs):
+        # Several bullets can be edited on one queue page: each form's ids carry its bullet's number.
+        super().__init__(*args, auto_id=f"edit-{bullet_pk}-%s", **kwargs)
 
 
 class MergeForm(forms.Form):
@@ -19,8 +23,9 @@ class MergeForm(forms.Form):
         queryset=Bullet.objects.none(), widget=forms.RadioSelect, empty_label=None
     )
     text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 7}),
+        widget=forms.Textarea(attrs={"rows": 8, "class": "wide"}),
         strip=True,
+        label="Text of the merged bullet",
         help_text="The one feedback string that stands for all of them.",
     )
 
@@ -41,8 +46,9 @@ class MergeForm(forms.Form):
 
 class InstructionForm(forms.Form):
     text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=forms.Textarea(attrs={"rows": 4, "class": "wide"}),
         strip=True,
+        label="Instruction",
         help_text=(
             "A general rule in your own words: no phrase copied from a document, no query keywords, "
             "no user names."
@@ -57,6 +63,7 @@ class InstructionFromBulletsForm(InstructionForm):
 
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["text"].label = "The instruction, in your own words"
         self.fields["bullets"].queryset = Bullet.objects.filter(
             project=project, status=Bullet.Status.APPROVED
         ).select_related("item")

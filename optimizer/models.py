@@ -221,6 +221,13 @@ class OptimizationRun(BackgroundRun):
     def __str__(self) -> str:
         return f"optimization run #{self.pk} ({self.get_algorithm_display()}, {self.status})"
 
+    @property
+    def stop_reason_note(self) -> str:
+        """Why the run stopped, in words, or "" when that would only repeat its status
+        ("cancelled: cancelled")."""
+        note = self.get_stop_reason_display() if self.stop_reason else ""
+        return "" if note == self.status else note
+
 
 class OptimizationCandidate(models.Model):
     """A prompt the search accepted into its pool, with its score on the dev split; the prompt itself is

@@ -8,9 +8,14 @@ from optimizer.runs import default_base_version
 
 
 class OptimizationRunForm(forms.Form):
-    regime = forms.ChoiceField(choices=OptimizationRun.Regime.choices)
+    # Explicit initials: the first-render estimate reads them, and without them it priced "no algorithm"
+    # (0 reflection calls) while the page showed GEPA selected.
+    regime = forms.ChoiceField(
+        choices=OptimizationRun.Regime.choices, initial=OptimizationRun.Regime.DISAGREEMENT
+    )
     algorithm = forms.ChoiceField(
         choices=OptimizationRun.Algorithm.choices,
+        initial=OptimizationRun.Algorithm.GEPA,
         help_text="The instruction-library regime always selects among vetted instructions.",
     )
     base_version = forms.ModelChoiceField(

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -116,16 +117,23 @@ def _estimate(form: OptimizationRunForm, project: Project) -> dict | None:
 @require_GET
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = optimization_for(request, pk, REVIEWER)
+    candidates = list(run.candidates.select_related("prompt_version"))
     live = {
         "run": run,
         "chart": charts.progress_chart(
             run.progress, base_score=run.base_dev_score, budget=run.max_metric_calls
         ),
-        "candidates_accepted": run.candidates.count(),
+        "candidates": candidates,
+        "candidates_kept": len(candidates),
+        # Flagged candidates are kept and shown but cannot be promoted: the count says so.
+        "candidates_flagged": sum(1 for c in candidates if c.prompt_version.guardrail_flags),
         "is_lead": has_role(request.user, LEAD, run.project),
     }
     if request.htmx and request.GET.get("part") == "live":
-        response = render(request, "optimizer/run_detail.html#live", live)
+        response = HttpResponse(
+            render_to_string("optimizer/run_detail.html#live", live, request=request)
+            + render_to_string("optimizer/run_detail.html#candidates", {**live, "oob": True}, request=request)
+        )
         if not run.is_active:
             response.status_code = HttpResponseStopPolling.status_code
             response["HX-Refresh"] = "true"
@@ -133,7 +141,6 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         **live,
         "project": run.project,
-        "candidates": run.candidates.select_related("prompt_version"),
         "rejected": run.rejected_proposals.all(),
         "comparison": run_before_after(run),
         "diff": word_diff(run.base_version.instructions, run.best_version.instructions)

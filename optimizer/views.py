@@ -130,7 +130,7 @@ bullet_reopen = _act(rules.bullet_reopen)
 @require_http_methods(["GET", "POST"])
 def bullet_edit(request: HttpRequest, pk: int) -> HttpResponse:
     bullet = bullet_for(request, pk, REVIEWER)
-    form = BulletTextForm(request.POST or None, initial={"text": bullet.text})
+    form = BulletTextForm(request.POST or None, initial={"text": bullet.text}, bullet_pk=bullet.pk)
     if request.method == "POST" and form.is_valid():
         try:
             rules.bullet_edit(bullet=bullet, user=request.user, text=form.cleaned_data["text"])

@@ -48,5 +48,8 @@ def test_a_lead_promotes_and_rolls_back_in_the_browser(
     assert new.status == PromptVersion.Status.ARCHIVED
 
     page.goto(f"/projects/{demo_project.slug}/models/")
+    assert page.locator('#models tr[data-endpoint="sim/judge-small"]').count() == 2  # both measured
+    page.click('.filter-tabs a[href="?show=production"]')
+    page.wait_for_url("**/models/?show=production")
     assert f"v{old.pk}" in page.locator('#models tr[data-endpoint="sim/judge-small"]').text_content()
     page.wait_for_selector('[data-plotly="models-chart"] .main-svg')

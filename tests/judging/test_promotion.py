@@ -18,6 +18,7 @@ from judging.models import JudgeRun, Judgment, ModelEndpoint, PromotionLog, Prom
 from judging.promotion import PromotionRefused, promotion_comparison, version_promote
 from judging.versions import version_test_metrics
 from labeling.gold import gold_scores
+from labeling.numbers import significant
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_a_lead_promotes_rolls_back_and_both_are_audited(client_for, lead, measu
     assert page.count("data-promotion=") == 3
     assert "rollback" in page and lead.username in page
     assert "The new wording confused users." in page
-    assert f"{new_test.metrics.nmse:.2f} → {old_test.metrics.nmse:.2f}" in page
+    assert f"{significant(new_test.metrics.nmse)} → {significant(old_test.metrics.nmse)}" in page
     rows = {row.version.pk: row.version.status for row in history.context["rows"]}
     assert rows[old.pk] == PRODUCTION and rows[new.pk] == ARCHIVED
 
@@ -93,7 +94,7 @@ def test_the_confirmation_shows_test_metrics_before_and_after(client_for, lead, 
     assert response.context["after"].metrics.nmse == pytest.approx(version_test_metrics(new).metrics.nmse)
     page = response.content.decode()
     assert "Now in production" in page and f"v{old.pk}" in page
-    assert f"{version_test_metrics(new).metrics.nmse:.2f}" in page
+    assert significant(version_test_metrics(new).metrics.nmse) in page
     assert 'name="csrfmiddlewaretoken"' in page
     assert "Bias (judge − gold)" in page and "judge − gold: positive = too lenient" in page
 
@@ -229,7 +230,7 @@ def test_the_version_page_judges_the_version_on_the_test_split_and_shows_interva
 
     page = client.get(reverse("judging:version", args=[version.pk])).content.decode()
     nmse = version_test_metrics(version).metrics.nmse
-    assert re.search(rf"{nmse:.2f} \(\d+\.\d\d–\d+\.\d\d\)", page)
+    assert re.search(rf"{re.escape(significant(nmse))} \([\d.]+–[\d.]+\)", page)
     assert "95% bootstrap interval" in page
 
 

@@ -14,6 +14,7 @@ from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.runs import judge_run_start
 from judging.selectors import run_disagreements, run_metrics
 from labeling.models import Item, Label
+from labeling.numbers import significant
 
 pytestmark = pytest.mark.django_db
 
@@ -81,9 +82,10 @@ def test_every_metric_on_the_run_page_carries_its_95_percent_interval(client_for
     row = re.search(r'<tr data-split="all".*?</tr>', page, re.DOTALL)[0]
     nmse = run_metrics(finished_run)["all"].nmse
     figures = measured_figures(finished_run, "all")
-    assert figures["nmse"].startswith(f"{nmse:.2f} (") and figures["nmse"] in row
+    assert figures["nmse"].startswith(f"{significant(nmse)} (") and figures["nmse"] in row
     for name in ("malformed_rate", "mae", "exact", "within_one", "kappa"):
-        assert re.fullmatch(r"-?[\d.]+%? \(-?[\d.]+%?–-?[\d.]+%?\)", figures[name]), figures[name]
+        interval = r"(-?[\d.]+%?–-?[\d.]+%?|-[\d.]+%? to -?[\d.]+%?)"
+        assert re.fullmatch(rf"-?[\d.]+%? \({interval}\)", figures[name]), figures[name]
         assert figures[name] in row
     assert "95% bootstrap interval" in page
 
@@ -306,3 +308,11 @@ def test_every_page_showing_a_gap_or_bias_says_which_way_is_lenient(client_for, 
     body = client_for(reviewer).get(reverse(f"judging:{page}", args=args)).content.decode()
 
     assert "judge − gold: positive = too lenient" in body
+
+
+def test_the_judge_run_form_preselects_the_model_of_the_preselected_version(client_for, lead, demo_project):
+    body = client_for(lead).get(reverse("judging:runs", args=[demo_project.slug])).content.decode()
+
+    version = PromptVersion.objects.filter(project=demo_project).first()
+    endpoint_select = re.search(r'<select name="endpoint".*?</select>', body, re.DOTALL)[0]
+    assert f'<option value="{version.target_model_id}" selected>' in endpoint_select

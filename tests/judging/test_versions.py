@@ -11,6 +11,7 @@ from django.urls import reverse
 from judging.models import ModelEndpoint, PromptVersion
 from judging.promotion import version_promote
 from judging.versions import version_measurements, word_diff
+from labeling.numbers import dollars, significant
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,7 @@ def test_the_history_shows_lineage_origin_status_flags_and_metrics_per_split(
     assert "GEPA run #4" in page and "flagged" in page
     assert f"v{middle.pk}</a> ← <a" in page
     test_nmse = rows[middle.pk].measurements["test"].metrics.nmse
-    assert f"{test_nmse:.2f}" in page
+    assert significant(test_nmse) in page
 
 
 def test_the_history_filters_by_target_model(client_for, reviewer, demo_project):
@@ -139,15 +140,62 @@ def test_the_model_comparison_shows_each_models_production_version_with_cost_and
         measure(version, django_capture_on_commit_callbacks)
         version_promote(version=version, user=lead)
 
-    response = client_for(lead).get(reverse("judging:model_comparison", args=[demo_project.slug]))
+    response = client_for(lead).get(
+        reverse("judging:model_comparison", args=[demo_project.slug]), {"show": "production"}
+    )
     rows = {row["endpoint"].name: row for row in response.context["rows"]}
     assert rows["sim/judge-small"]["version"] == small_version
     assert rows["sim/judge-large"]["version"] == large_version
-    assert rows["sim/reflector"]["version"] is None
     small, big = rows["sim/judge-small"]["test"], rows["sim/judge-large"]["test"]
     assert big.dollars_per_1000 > small.dollars_per_1000  # the large model's prices are higher
     assert small.latency_p50_ms is not None
     page = response.content.decode()
     assert 'data-plotly="models-chart"' in page and 'id="models-chart"' in page
-    assert f"{small.metrics.nmse:.2f}" in page and f"{big.dollars_per_1000:.4f}" in page
-    assert "no production version" in page
+    assert significant(small.metrics.nmse) in page and dollars(big.dollars_per_1000) in page
+
+
+@pytest.fixture
+def candidate_on_another_model(demo_project, lead, eager_celery, django_capture_on_commit_callbacks):
+    """Production on the small model; a candidate written for the large one, both measured on test."""
+    production = baseline(demo_project)
+    measure(production, django_capture_on_commit_callbacks)
+    version_promote(version=production, user=lead)
+    candidate = PromptVersion.objects.create(
+        project=demo_project,
+        target_model=ModelEndpoint.objects.get(name="sim/judge-large"),
+        parent=production,
+        instructions=production.instructions,
+        origin="cross-model run #1",
+        status=PromptVersion.Status.CANDIDATE,
+    )
+    measure(candidate, django_capture_on_commit_callbacks)
+    return production, candidate
+
+
+def test_the_models_page_compares_candidates_across_models_with_production(
+    client_for, lead, demo_project, candidate_on_another_model
+):
+    production, candidate = candidate_on_another_model
+    url = reverse("judging:model_comparison", args=[demo_project.slug])
+
+    def shown(show: str) -> set[int]:
+        return {row["version"].pk for row in client_for(lead).get(url, {"show": show}).context["rows"]}
+
+    assert shown("all") == {production.pk, candidate.pk}
+    assert shown("candidates") == {candidate.pk}
+    assert shown("production") == {production.pk}
+    page = client_for(lead).get(url).content.decode()
+    assert f'data-version="{candidate.pk}"' in page and f'data-version="{production.pk}"' in page
+
+
+def test_the_models_page_lists_judges_only_not_the_reflection_model(
+    client_for, lead, demo_project, candidate_on_another_model
+):
+    response = client_for(lead).get(
+        reverse("judging:model_comparison", args=[demo_project.slug]), {"show": "production"}
+    )
+    page = response.content.decode()
+
+    assert "sim/reflector" not in page
+    assert 'data-endpoint="sim/judge-large"' in page  # a judge, with no production version
+    assert "no production version measured on the test split" in page

@@ -144,3 +144,39 @@ def test_a_lead_edits_the_score_meanings_on_the_projects_settings(client_for, le
     )
     project.refresh_from_db()
     assert project.scale_descriptions == {"1": "Irrelevant", "3": "Partly answers", "5": "Perfect answer"}
+
+
+@pytest.fixture
+def imported(db):
+    """An imported TREC project: a 0–3 scale and no meanings, as a file without them leaves it."""
+    project = Project.objects.create(name="TREC", slug="trec", rubric="r", scale_min=0, scale_max=3)
+    Item.objects.create(project=project, external_id="q1-d1", query="q", document="d")
+    return project
+
+
+def test_the_dashboard_says_a_score_has_no_meaning_and_links_a_lead_to_the_settings(
+    client_for, lead, imported
+):
+    page = client_for(lead).get(reverse("labeling:project", args=[imported.slug])).content.decode()
+
+    assert page.count("no meaning given — ") == 4
+    assert "<td>—</td>" not in page
+    assert f'href="{reverse("labeling:project_edit", args=[imported.slug])}#id_score_meanings"' in page
+
+
+def test_an_annotator_labeling_sees_no_meaning_given_rather_than_blank_buttons(
+    client_for, annotator, imported
+):
+    page = client_for(annotator).get(reverse("labeling:label", args=[imported.slug])).content.decode()
+
+    assert page.count("no meaning given — a lead can add them in settings") == 4
+    assert reverse("labeling:project_edit", args=[imported.slug]) not in page
+
+
+def test_a_point_with_a_meaning_keeps_it(client_for, lead, imported):
+    imported.scale_descriptions = {"3": "perfectly relevant"}
+    imported.save()
+
+    page = client_for(lead).get(reverse("labeling:project", args=[imported.slug])).content.decode()
+
+    assert "perfectly relevant" in page and page.count("no meaning given — ") == 3

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from judging.models import ModelEndpoint, PromptVersion
 from judging.selectors import run_metrics
+from labeling.numbers import significant
 from optimizer.models import OptimizationRun
 
 
@@ -92,8 +93,8 @@ def test_the_run_page_shows_base_and_best_with_intervals_and_their_paired_differ
     base = run_metrics(run.base_test_run)["test"]
     nmse = comparison["rows"][0]
     assert nmse["label"] == "NMSE (0–100)"
-    assert re.fullmatch(rf"{base.nmse:.2f} \(\d+\.\d\d–\d+\.\d\d\)", nmse["before"])
-    assert re.fullmatch(r"[+-]\d+\.\d\d \([+-]\d+\.\d\d to [+-]\d+\.\d\d\)", nmse["change"])
+    assert re.fullmatch(rf"{re.escape(significant(base.nmse))} \([\d.]+–[\d.]+\)", nmse["before"])
+    assert re.fullmatch(r"([+-][\d.]+|0) \(([+-][\d.]+|0) to ([+-][\d.]+|0)\)", nmse["change"])
     assert [row["label"] for row in comparison["rows"]] == [
         "NMSE (0–100)",
         "Malformed rate",
@@ -146,7 +147,7 @@ def test_the_live_part_polls_while_running_and_stops_with_a_refresh_when_finishe
     url = reverse("optimizer:run", args=[run.pk]) + "?part=live"
     running = client_for(lead).get(url, HTTP_HX_REQUEST="true")
     assert running.status_code == 200 and "every 1s" in running.content.decode()
-    assert "40 / 300" in running.content.decode() and "0.710" in running.content.decode()
+    assert "40 / 300" in running.content.decode() and "0.71" in running.content.decode()
 
     OptimizationRun.objects.filter(pk=run.pk).update(status="done", stop_reason="done")
     finished = client_for(lead).get(url, HTTP_HX_REQUEST="true")
@@ -191,3 +192,104 @@ def test_adapt_to_another_model_prefills_a_cross_model_run_from_the_production_v
     assert '<option value="cross_model" selected>' in body
     assert f'<option value="{large.pk}" selected>' in body
     assert "Estimate, at most:" in body
+
+
+def test_the_first_estimate_prices_gepa_reflections_as_the_form_shows_gepa(
+    client_for, lead, demo_project, versions
+):
+    first = client_for(lead).get(reverse("optimizer:runs", args=[demo_project.slug]))
+    changed = client_for(lead).get(
+        reverse("optimizer:run_estimate", args=[demo_project.slug]),
+        launch_data(versions, max_metric_calls=300),
+        HTTP_HX_REQUEST="true",
+    )
+
+    def reflection_calls(response) -> int:
+        return int(re.search(r"(\d+)\s+reflection/proposal calls", response.content.decode())[1])
+
+    assert '<option value="gepa" selected>' in first.content.decode()
+    assert reflection_calls(first) > 0
+    assert reflection_calls(first) == reflection_calls(changed)
+
+
+def test_a_cancelled_run_says_cancelled_once(client_for, lead, demo_project, versions):
+    run = run_record(versions, status="cancelled", stop_reason="cancelled")
+
+    run_page = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
+    list_page = client_for(lead).get(reverse("optimizer:runs", args=[demo_project.slug])).content.decode()
+
+    assert "cancelled: cancelled" not in run_page and "data-stop-reason" not in run_page
+    assert "cancelled (cancelled)" not in list_page
+    assert "the run was cancelled, so it spent nothing more" in run_page
+
+
+@pytest.mark.parametrize(
+    ("stop_reason", "says"),
+    [("dollar_cap", "hit the dollar budget"), ("done", "finished its budget of metric calls")],
+)
+def test_a_finished_run_still_says_why_it_stopped(
+    client_for, lead, demo_project, versions, stop_reason, says
+):
+    run = run_record(versions, status="done", stop_reason=stop_reason)
+
+    body = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
+
+    assert f"done</strong>: <span data-stop-reason>{says}</span>" in body
+
+
+def test_the_live_count_of_candidates_and_the_candidates_table_are_redrawn_together(
+    client_for, lead, demo_project, versions
+):
+    run = run_record(versions, status="running", metric_calls_used=40)
+    for index in (1, 2):
+        version = PromptVersion.objects.create(
+            project=demo_project,
+            target_model=versions["small"],
+            instructions=f"Candidate {index} on the 1-5 scale.",
+            parent=versions["base"],
+            status="candidate",
+        )
+        run.candidates.create(index=index, prompt_version=version, dev_score=0.5 + index / 10)
+
+    live = (
+        client_for(lead)
+        .get(reverse("optimizer:run", args=[run.pk]) + "?part=live", HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+
+    assert '<section id="candidates" hx-swap-oob="true">' in live
+    assert "No candidate yet" not in live
+    assert live.count("<td>0.6</td>") == 1 and live.count("<td>0.7</td>") == 1
+
+
+def test_the_candidate_count_says_how_many_the_guardrails_flagged(client_for, lead, demo_project, versions):
+    run = run_record(versions, status="done", stop_reason="done")
+    for index, flags in enumerate(([], [{"rule": "leakage", "detail": "copies a document"}]), start=1):
+        version = PromptVersion.objects.create(
+            project=demo_project,
+            target_model=versions["small"],
+            instructions=f"Candidate {index} on the 1-5 scale.",
+            parent=versions["base"],
+            status="candidate",
+            guardrail_flags=flags,
+        )
+        run.candidates.create(index=index, prompt_version=version, dev_score=0.5)
+
+    body = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
+
+    assert "candidates kept (1 flagged by the guardrails)" in body
+    assert "accepted" not in body
+
+
+def test_the_library_estimate_says_it_makes_no_reflection_call_rather_than_zero(
+    client_for, lead, demo_project, versions
+):
+    response = client_for(lead).get(
+        reverse("optimizer:run_estimate", args=[demo_project.slug]),
+        launch_data(versions, regime="library"),
+        HTTP_HX_REQUEST="true",
+    )
+
+    body = response.content.decode()
+    assert "no reflection/proposal call" in body
+    assert not re.search(r"\b0\s+reflection/proposal calls", body)
