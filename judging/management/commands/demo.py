@@ -15,6 +15,9 @@ from django.core.management.base import BaseCommand
 from judging.demo import demo_accounts_ensure, demo_local_model_register, demo_seed
 from judging.local_model import LOCAL_API_BASE
 
+# How long Ctrl-C waits for the web app and for the worker's task at hand before killing them.
+STOP_TIMEOUT_S = 20
+
 
 class Command(BaseCommand):
     help = "Seed the demo project and run the web app and a worker on the embedded default."
@@ -27,21 +30,27 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, no_serve: bool, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         seeded = demo_seed()
-        accounts = demo_accounts_ensure(path=settings.VAR_DIR / "demo_accounts.json")
+        accounts_path = settings.VAR_DIR / "demo_accounts.json"
+        accounts = demo_accounts_ensure(path=accounts_path)
         local = demo_local_model_register(project=seeded.project)
 
-        self.stdout.write(self.style.SUCCESS(f"\nFlywheel demo: http://{host}:{port}/"))
+        url = f"http://{host}:{port}/"
+        if no_serve:
+            self.stdout.write(self.style.SUCCESS("\nFlywheel demo seeded (not served: --no-serve)."))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"\nFlywheel demo: {url}"))
         self.stdout.write(f"Project “{seeded.project.name}”: {seeded.items} items, {seeded.labels} labels.")
-        self.stdout.write("Accounts (passwords generated on first run, kept in var/demo_accounts.json):")
+        self.stdout.write(f"Accounts (passwords generated on the first run, kept in {accounts_path}):")
         for account in accounts:
             self.stdout.write(f"  {account.role:<10} {account.username:<10} {account.password}")
         if local:
             self.stdout.write(f"Local model endpoint: {local.name} at {local.api_base}.")
         else:
             self.stdout.write(f"No local model answers at {LOCAL_API_BASE} (`make local-llm` serves one).")
-        self.stdout.write("Press Ctrl-C to stop the app and the worker.\n")
         if no_serve:
+            self.stdout.write("`manage.py demo` without --no-serve serves the app and a worker.")
             return
+        self.stdout.write("Press Ctrl-C to stop the app and the worker.\n")
         sys.exit(self._serve(host, port))
 
     def _serve(self, host: str, port: int) -> int:
@@ -65,6 +74,8 @@ class Command(BaseCommand):
                 "5",
                 "--access-logfile",
                 "-",
+                # gunicorn's control socket defaults to one path in $HOME: a second demo would take it over.
+                "--no-control-socket",
             ],
             env=env,
             start_new_session=True,
@@ -101,17 +112,20 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         while not stopping and web.poll() is None and worker.poll() is None:
             time.sleep(0.3)
-        crashed = not stopping
-        _stop_group(web, signal.SIGINT)  # gunicorn: quick shutdown
-        _stop_group(worker, signal.SIGTERM)  # celery: warm shutdown, finishing the task at hand
-        for process in (web, worker):
+        processes = {"web app": web, "worker": worker}
+        crashed = [name for name, process in processes.items() if process.poll() is not None]
+        # Each main process is told alone and stops its own children: signalled directly, celery's pool
+        # processes would die under the worker and it would log an ERROR line for each of them.
+        _signal(web, signal.SIGINT)  # gunicorn: quick shutdown
+        _signal(worker, signal.SIGTERM)  # celery: warm shutdown, finishing the task at hand
+        for name, process in processes.items():
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                pass
-            _stop_group(process, signal.SIGKILL)
-        if crashed:
-            self.stderr.write("The web app or the worker stopped unexpectedly; see the output above.")
+                self.stderr.write(f"The {name} was still running after {STOP_TIMEOUT_S} s: killed it.")
+            _stop_group(process, signal.SIGKILL)  # whatever a child left behind
+        if crashed and not stopping:
+            self.stderr.write(f"The {' and the '.join(crashed)} stopped unexpectedly; see the output above.")
             return 1
         self.stdout.write("Stopped the app and the worker.")
         return 0
@@ -119,6 +133,11 @@ class Command(BaseCommand):
 
 def demo_queues() -> list[str]:
     return [settings.CELERY_TASK_DEFAULT_QUEUE, *settings.FLYWHEEL_QUEUES.values()]
+
+
+def _signal(process: subprocess.Popen, sig: int) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
 
 
 def _stop_group(process: subprocess.Popen, sig: int) -> None:
