@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test test-quick local-llm bench lint clean
+.PHONY: install demo test test-quick local-llm bench lint screenshots clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ local-llm:
 
 bench: install
 	@for script in bench/*.py; do [ "$$script" = bench/common.py ] && continue; echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The README's pictures (docs/screenshots/*.png), retaken in Chromium from the demo data in a throwaway folder.
+screenshots: install
+	$(BIN)/python tools/screenshots.py
 
 lint: install
 	$(BIN)/ruff check .
