@@ -14,9 +14,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from judging.management.commands import demo as demo_command
+from labeling.models import Project
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +56,18 @@ def test_seeding_says_where_the_accounts_really_went(seed_only, tmp_path):
 
 def test_a_second_seeding_prints_the_same_passwords(seed_only):
     assert seed_only() == seed_only()
+
+
+def test_serving_on_a_taken_port_says_so_before_seeding_anything(db):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        with pytest.raises(CommandError, match=f"127.0.0.1:{port} is taken.*--port"):
+            call_command("demo", "--port", str(port), stdout=StringIO())
+
+    assert not Project.objects.exists()
 
 
 def _free_port() -> int:
@@ -104,6 +117,7 @@ def test_ctrl_c_stops_the_demo_with_exit_0_and_no_error_in_its_output(tmp_path):
     output = log.read_text()
 
     assert returncode == 0, output
+    assert "Stopping: the worker finishes the task at hand" in output
     assert "Stopped the app and the worker." in output
     assert "ERROR" not in output, output
     assert "Traceback" not in output, output

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from judging.demo import demo_accounts_ensure, demo_local_model_register, demo_seed
 from judging.local_model import LOCAL_API_BASE
@@ -28,6 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="Seed and print the accounts, then exit.")
 
     def handle(self, *args, host: str, port: int, no_serve: bool, **options) -> None:
+        if not no_serve and not _port_free(host, port):
+            raise CommandError(
+                f"{host}:{port} is taken (another demo?): `manage.py demo --port N` or "
+                f"`make demo DEMO_ARGS='--port N'` serves on another port."
+            )
         call_command("migrate", interactive=False, verbosity=0)
         seeded = demo_seed()
         accounts_path = settings.VAR_DIR / "demo_accounts.json"
@@ -112,6 +118,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         while not stopping and web.poll() is None and worker.poll() is None:
             time.sleep(0.3)
+        if stopping:
+            self.stdout.write(f"Stopping: the worker finishes the task at hand (at most {STOP_TIMEOUT_S} s)…")
         processes = {"web app": web, "worker": worker}
         crashed = [name for name, process in processes.items() if process.poll() is not None]
         # Each main process is told alone and stops its own children: signalled directly, celery's pool
@@ -122,7 +130,10 @@ class Command(BaseCommand):
             try:
                 process.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                self.stderr.write(f"The {name} was still running after {STOP_TIMEOUT_S} s: killed it.")
+                self.stderr.write(
+                    f"The {name} was still busy after {STOP_TIMEOUT_S} s: killed it. A run it left shows as "
+                    "interrupted, and can be resumed, within a minute of the next start."
+                )
             _stop_group(process, signal.SIGKILL)  # whatever a child left behind
         if crashed and not stopping:
             self.stderr.write(f"The {' and the '.join(crashed)} stopped unexpectedly; see the output above.")
@@ -133,6 +144,15 @@ class Command(BaseCommand):
 
 def demo_queues() -> list[str]:
     return [settings.CELERY_TASK_DEFAULT_QUEUE, *settings.FLYWHEEL_QUEUES.values()]
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _signal(process: subprocess.Popen, sig: int) -> None:
