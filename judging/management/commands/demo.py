@@ -76,8 +76,10 @@ class Command(BaseCommand):
                 "2",
                 "--threads",
                 "4",
+                # A worker that is still exiting when this ends is killed and logged as an ERROR ("Perhaps
+                # out of memory?"): on a busy machine, exiting alone took over 5 s.
                 "--graceful-timeout",
-                "5",
+                "15",
                 "--access-logfile",
                 "-",
                 # gunicorn's control socket defaults to one path in $HOME: a second demo would take it over.
