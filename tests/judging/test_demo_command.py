@@ -88,7 +88,8 @@ def _answers(url: str) -> bool:
 def test_ctrl_c_stops_the_demo_with_exit_0_and_no_error_in_its_output(tmp_path):
     port = _free_port()
     # The embedded default in a throwaway folder: the demo's own SQLite and filesystem broker.
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    unset = ("DATABASE_URL", "CELERY_BROKER_URL", "FLYWHEEL_VERBOSE")
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "FLYWHEEL_VAR_DIR": str(tmp_path)}
     log = tmp_path / "demo.log"
     with log.open("w") as out:
@@ -122,6 +123,7 @@ def test_ctrl_c_stops_the_demo_with_exit_0_and_no_error_in_its_output(tmp_path):
     assert "ERROR" not in output, output
     assert "Traceback" not in output, output
     assert not _answers(login)
+    assert '"GET /login/' not in output  # no access log line per request unless FLYWHEEL_VERBOSE=1
 
 
 def _wait_for_line(log: Path, *parts: str, process: subprocess.Popen) -> None:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from config.env import flywheel_verbose
 from judging.demo import demo_accounts_ensure, demo_local_model_register, demo_seed
 from judging.local_model import LOCAL_API_BASE
 
@@ -80,8 +81,8 @@ class Command(BaseCommand):
                 # out of memory?"): on a busy machine, exiting alone took over 5 s.
                 "--graceful-timeout",
                 "15",
-                "--access-logfile",
-                "-",
+                # A line per request is a line a second while a run page polls: FLYWHEEL_VERBOSE=1 only.
+                *(["--access-logfile", "-"] if flywheel_verbose() else []),
                 # gunicorn's control socket defaults to one path in $HOME: a second demo would take it over.
                 "--no-control-socket",
             ],
