@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test test-quick local-llm bench lint clean
+.PHONY: install demo test test-quick local-llm bench lint screenshots clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,9 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 # Migrates, seeds the demo project, serves the app on 127.0.0.1:8000 and a Celery worker. Ctrl-C stops both.
+# `make demo DEMO_ARGS="--port 8001"` serves on another port; DEMO_ARGS=--no-serve seeds only.
 demo: install
-	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo $(DEMO_ARGS)
 
 # The whole suite. With DATABASE_URL and CELERY_BROKER_URL set it runs on those services;
 # with REQUIRE_SERVICES=1 a missing service fails the run instead of being skipped.
@@ -36,6 +37,10 @@ local-llm:
 
 bench: install
 	@for script in bench/*.py; do [ "$$script" = bench/common.py ] && continue; echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The README's pictures (docs/screenshots/*.png), retaken in Chromium from the demo data in a throwaway folder.
+screenshots: install
+	$(BIN)/python tools/screenshots.py
 
 lint: install
 	$(BIN)/ruff check .

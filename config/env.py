@@ -46,3 +46,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def flywheel_verbose() -> bool:
+    """FLYWHEEL_VERBOSE=1: the worker's and the CLI's logs as chatty as their libraries make them (DSPy's
+    progress bars and INFO lines, a line per Celery task); off, only what a person needs to read."""
+    return env_bool("FLYWHEEL_VERBOSE", False)

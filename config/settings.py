@@ -177,7 +177,8 @@ FLYWHEEL_CSP = env_str("FLYWHEEL_CSP", POLICY)
 # Celery. The embedded default is kombu's filesystem transport: a queue in a folder, no server.
 BROKER_DIR = VAR_DIR / "broker"
 OPTIMIZER_DIR = VAR_DIR / "optimizer"  # GEPA checkpoints of unfinished optimization runs
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# A hostname of its own (unused by the transport): without one, kombu warns on every connection.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
 
 
 def filesystem_broker_options(folder: Path) -> dict:

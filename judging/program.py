@@ -25,6 +25,7 @@ from dspy.utils.exceptions import (
     LMTransportError,
 )
 
+from config.env import flywheel_verbose
 from judging.endpoint_rules import EndpointRefused, endpoint_refusals, key_env_refusal
 from judging.models import Judgment, ModelEndpoint, PromptVersion
 from labeling.models import Project
@@ -38,8 +39,9 @@ JUDGE_TIMEOUT_S = float(os.environ.get("FLYWHEEL_JUDGE_TIMEOUT_S", "60"))
 OUTPUT_FIELDS = ("reasoning", "score")
 # Importing DSPy sets its loggers to INFO: a line per GEPA iteration, and a traceback for every output it
 # cannot parse, which Flywheel records itself (a malformed judgment; a zero score with its feedback).
-# FLYWHEEL_DSPY_LOG_LEVEL=INFO brings all of it back.
-DSPY_LOG_LEVEL = os.environ.get("FLYWHEEL_DSPY_LOG_LEVEL", "WARNING").upper()
+# FLYWHEEL_DSPY_LOG_LEVEL=INFO (or FLYWHEEL_VERBOSE=1) brings all of it back.
+_DSPY_DEFAULT_LEVEL = "INFO" if flywheel_verbose() else "WARNING"
+DSPY_LOG_LEVEL = os.environ.get("FLYWHEEL_DSPY_LOG_LEVEL", _DSPY_DEFAULT_LEVEL).upper()
 logging.getLogger("dspy").setLevel(DSPY_LOG_LEVEL)
 logging.getLogger("dspy.utils.parallelizer").setLevel(
     DSPY_LOG_LEVEL if logging.getLevelName(DSPY_LOG_LEVEL) <= logging.INFO else logging.CRITICAL

@@ -4,15 +4,21 @@ GEPA's adapter calls on every minibatch; MIPROv2's Evaluate), and dspy.GEPA pass
 display_progress_bar=True to gepa.optimize; an explicit disable=False beats TQDM_DISABLE. A worker log
 or an `--inline` CLI run would be mostly bars. Where Flywheel builds an Evaluate itself it passes
 display_progress=False; for the two places it cannot reach, the names are rebound once, here.
-FLYWHEEL_DSPY_PROGRESS=1 leaves the bars on (for a person watching a search in a terminal)."""
+FLYWHEEL_DSPY_PROGRESS=1 or FLYWHEEL_VERBOSE=1 leaves the bars on (for a person watching a search in a
+terminal). MIPROv2's proposer also passes inputs its own signatures lack, and DSPy warns about it for every
+proposed instruction; those warnings go too (FLYWHEEL_VERBOSE=1 keeps them)."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import re
 import threading
 
 import dspy
+
+from config.env import flywheel_verbose
 
 _lock = threading.Lock()
 _installed = False
@@ -24,8 +30,19 @@ class _QuietEvaluate(dspy.Evaluate):
         super().__init__(*args, **kwargs)
 
 
+# dspy 3.4.1 GroundedProposer hands `max_depth` and `previous_instructions` to signatures without them.
+_PROPOSER_SLIP = re.compile(
+    r"Input contains fields not in signature\. These fields will be ignored: "
+    r"\[(?:'(?:max_depth|previous_instructions)'(?:, )?)+\]\."
+)
+
+
 def progress_bars_wanted() -> bool:
-    return os.environ.get("FLYWHEEL_DSPY_PROGRESS", "") == "1"
+    return os.environ.get("FLYWHEEL_DSPY_PROGRESS", "") == "1" or flywheel_verbose()
+
+
+def _not_the_proposer_slip(record: logging.LogRecord) -> bool:
+    return not _PROPOSER_SLIP.match(record.getMessage())
 
 
 def quiet_progress_bars() -> None:
@@ -36,6 +53,8 @@ def quiet_progress_bars() -> None:
     with _lock:
         if _installed:
             return
+        # On the logger itself: a filter sees only the records logged there, not those passed up to "dspy".
+        logging.getLogger("dspy.predict.predict").addFilter(_not_the_proposer_slip)
         import gepa
         from dspy.teleprompt import bootstrap_trace
 

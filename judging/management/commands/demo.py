@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from config.env import flywheel_verbose
 from judging.demo import demo_accounts_ensure, demo_local_model_register, demo_seed
 from judging.local_model import LOCAL_API_BASE
+
+# How long Ctrl-C waits for the web app and for the worker's task at hand before killing them.
+STOP_TIMEOUT_S = 20
 
 
 class Command(BaseCommand):
@@ -25,23 +30,34 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="Seed and print the accounts, then exit.")
 
     def handle(self, *args, host: str, port: int, no_serve: bool, **options) -> None:
+        if not no_serve and not _port_free(host, port):
+            raise CommandError(
+                f"{host}:{port} is taken (another demo?): `manage.py demo --port N` or "
+                f"`make demo DEMO_ARGS='--port N'` serves on another port."
+            )
         call_command("migrate", interactive=False, verbosity=0)
         seeded = demo_seed()
-        accounts = demo_accounts_ensure(path=settings.VAR_DIR / "demo_accounts.json")
+        accounts_path = settings.VAR_DIR / "demo_accounts.json"
+        accounts = demo_accounts_ensure(path=accounts_path)
         local = demo_local_model_register(project=seeded.project)
 
-        self.stdout.write(self.style.SUCCESS(f"\nFlywheel demo: http://{host}:{port}/"))
+        url = f"http://{host}:{port}/"
+        if no_serve:
+            self.stdout.write(self.style.SUCCESS("\nFlywheel demo seeded (not served: --no-serve)."))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"\nFlywheel demo: {url}"))
         self.stdout.write(f"Project “{seeded.project.name}”: {seeded.items} items, {seeded.labels} labels.")
-        self.stdout.write("Accounts (passwords generated on first run, kept in var/demo_accounts.json):")
+        self.stdout.write(f"Accounts (passwords generated on the first run, kept in {accounts_path}):")
         for account in accounts:
             self.stdout.write(f"  {account.role:<10} {account.username:<10} {account.password}")
         if local:
             self.stdout.write(f"Local model endpoint: {local.name} at {local.api_base}.")
         else:
             self.stdout.write(f"No local model answers at {LOCAL_API_BASE} (`make local-llm` serves one).")
-        self.stdout.write("Press Ctrl-C to stop the app and the worker.\n")
         if no_serve:
+            self.stdout.write("`manage.py demo` without --no-serve serves the app and a worker.")
             return
+        self.stdout.write("Press Ctrl-C to stop the app and the worker.\n")
         sys.exit(self._serve(host, port))
 
     def _serve(self, host: str, port: int) -> int:
@@ -61,10 +77,14 @@ class Command(BaseCommand):
                 "2",
                 "--threads",
                 "4",
+                # A worker that is still exiting when this ends is killed and logged as an ERROR ("Perhaps
+                # out of memory?"): on a busy machine, exiting alone took over 5 s.
                 "--graceful-timeout",
-                "5",
-                "--access-logfile",
-                "-",
+                "15",
+                # A line per request is a line a second while a run page polls: FLYWHEEL_VERBOSE=1 only.
+                *(["--access-logfile", "-"] if flywheel_verbose() else []),
+                # gunicorn's control socket defaults to one path in $HOME: a second demo would take it over.
+                "--no-control-socket",
             ],
             env=env,
             start_new_session=True,
@@ -101,17 +121,25 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         while not stopping and web.poll() is None and worker.poll() is None:
             time.sleep(0.3)
-        crashed = not stopping
-        _stop_group(web, signal.SIGINT)  # gunicorn: quick shutdown
-        _stop_group(worker, signal.SIGTERM)  # celery: warm shutdown, finishing the task at hand
-        for process in (web, worker):
+        if stopping:
+            self.stdout.write(f"Stopping: the worker finishes the task at hand (at most {STOP_TIMEOUT_S} s)…")
+        processes = {"web app": web, "worker": worker}
+        crashed = [name for name, process in processes.items() if process.poll() is not None]
+        # Each main process is told alone and stops its own children: signalled directly, celery's pool
+        # processes would die under the worker and it would log an ERROR line for each of them.
+        _signal(web, signal.SIGINT)  # gunicorn: quick shutdown
+        _signal(worker, signal.SIGTERM)  # celery: warm shutdown, finishing the task at hand
+        for name, process in processes.items():
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                pass
-            _stop_group(process, signal.SIGKILL)
-        if crashed:
-            self.stderr.write("The web app or the worker stopped unexpectedly; see the output above.")
+                self.stderr.write(
+                    f"The {name} was still busy after {STOP_TIMEOUT_S} s: killed it. A run it left shows as "
+                    "interrupted, and can be resumed, within a minute of the next start."
+                )
+            _stop_group(process, signal.SIGKILL)  # whatever a child left behind
+        if crashed and not stopping:
+            self.stderr.write(f"The {' and the '.join(crashed)} stopped unexpectedly; see the output above.")
             return 1
         self.stdout.write("Stopped the app and the worker.")
         return 0
@@ -119,6 +147,20 @@ class Command(BaseCommand):
 
 def demo_queues() -> list[str]:
     return [settings.CELERY_TASK_DEFAULT_QUEUE, *settings.FLYWHEEL_QUEUES.values()]
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _signal(process: subprocess.Popen, sig: int) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
 
 
 def _stop_group(process: subprocess.Popen, sig: int) -> None:
