@@ -11,7 +11,6 @@ from django.db.models import (
     Exists,
     Expression,
     F,
-    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -23,13 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.models import SPLITS, Item, Label, Project, Reservation, Skip
-
-
-def label_count() -> Coalesce:
-    """An item's number of labels, as a correlated subquery (an index-only count per item)."""
-    counted = Label.objects.filter(item=OuterRef("pk")).order_by().values("item").annotate(n=Count("id"))
-    return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0)
+from labeling.models import SPLITS, AnnotatorProgress, Item, Label, Project, Reservation, Skip
 
 
 def project_split_counts(*, project: Project) -> list[dict]:
@@ -38,7 +31,7 @@ def project_split_counts(*, project: Project) -> list[dict]:
     rows = {
         row["split"]: row
         for row in Item.objects.filter(project=project)
-        .annotate(n_labels=label_count())
+        .annotate(n_labels=F("label_count"))
         .values("split")
         .annotate(
             items=Count("id"),
@@ -90,12 +83,7 @@ def project_labels_today(*, project: Project) -> list[tuple[str, int]]:
 def items_open_to(*, project: Project, annotator) -> QuerySet[Item]:
     """Items this annotator may still label: not labeled by them and short of the project's target."""
     mine = Label.objects.filter(item=OuterRef("pk"), annotator=annotator)
-    return (
-        Item.objects.filter(project=project)
-        .alias(n_labels=label_count())
-        .filter(n_labels__lt=project.labels_per_item)
-        .filter(~Exists(mine))
-    )
+    return Item.objects.filter(project=project, label_count__lt=project.labels_per_item).filter(~Exists(mine))
 
 
 # Queue orders that another app computes: Project.queue_order → a function giving an item's priority
@@ -111,8 +99,9 @@ def queue_priority_register(order: str, priority: Callable[[], Expression]) -> N
 def items_available_to(*, project: Project, annotator, now: datetime, skipped: bool) -> QuerySet[Item]:
     """The annotator's queue: open items nobody else holds right now, in the project's queue order.
 
-    In id order it walks the (project, id) index and stops at the first match; each step is a few index
-    probes (labels of the item, a reservation, a skip), so finding the next item never loads the project.
+    In id order it walks the (project, id) index and stops at the first match; each step reads the item's
+    stored label_count and makes a few index probes (a label of theirs, a reservation, a skip), so finding
+    the next item never loads the project.
     With a priority order (see queue_priority_register) the database ranks the open items by it, then
     by id, still in the same single query.
     With skipped=False the items this annotator skipped are left out; with skipped=True only those
@@ -157,10 +146,19 @@ class Progress:
 
 
 def annotator_progress(*, project: Project, annotator) -> Progress:
-    """The annotator's labels in the project out of what they can label in all (done + still open)."""
-    done = Label.objects.filter(item__project=project, annotator=annotator).count()
-    remaining = items_open_to(project=project, annotator=annotator).count()
-    return Progress(done=done, target=done + remaining)
+    """The annotator's labels in the project out of what they can label in all (done + still open), from
+    the stored counters in one query: the project's open items less those they labeled already."""
+    mine = AnnotatorProgress.objects.filter(project=OuterRef("pk"), annotator=annotator)
+
+    def counter(name: str) -> Coalesce:
+        return Coalesce(Subquery(mine.values(name)), 0)
+
+    items_open, done, done_on_open = (
+        Project.objects.filter(pk=project.pk)
+        .values_list("items_open", counter("labels"), counter("labels_on_open_items"))
+        .get()
+    )
+    return Progress(done=done, target=done + items_open - done_on_open)
 
 
 def adjudication_queue(*, project: Project, include_done: bool = False) -> QuerySet[Item]:

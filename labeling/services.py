@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -136,47 +136,96 @@ def item_reserve_next(*, project: Project, annotator, now: datetime | None = Non
     labels_per_item and that nobody else holds; items they skipped come last (see item_skip). None when
     nothing is left for them.
 
-    On PostgreSQL candidates are locked with SELECT … FOR UPDATE SKIP LOCKED, so concurrent annotators
-    walk past each other's items instead of queueing on them, and the unique item column of Reservation
-    settles a race the lock cannot see. SQLite serializes writing transactions (BEGIN IMMEDIATE), which
-    makes the same code correct there.
+    Finding and taking are one statement (see _TAKE_NEXT), then the item is read: two queries. On
+    PostgreSQL the candidate is locked with FOR UPDATE SKIP LOCKED for that statement, so concurrent
+    annotators walk past each other's items instead of queueing on them; the unique item column of
+    Reservation settles a race the lock cannot see (the statement then reports the item as someone
+    else's, and the next attempt leaves it out). SQLite serializes writes, which makes the same statement
+    correct there.
     """
     now = now or timezone.now()
-    held = selectors.annotator_reservations(project=project, annotator=annotator, now=now).first()
-    if held is not None:
-        Reservation.objects.filter(pk=held.pk).update(expires_at=now + RESERVATION_TTL)
-        return held.item
-    with transaction.atomic():
-        for skipped in (False, True):
-            lost: list[int] = []
-            for _ in range(_RESERVE_ATTEMPTS):
-                item = (
-                    selectors.items_available_to(
-                        project=project, annotator=annotator, now=now, skipped=skipped
-                    )
-                    .exclude(pk__in=lost)
-                    .select_for_update(skip_locked=True, of=("self",))
-                    .first()
-                )
-                if item is None:
-                    break
-                if _reservation_take(item=item, annotator=annotator, now=now):
-                    return item
-                lost.append(item.pk)
+    lost: list[int] = []
+    for _ in range(_RESERVE_ATTEMPTS):
+        taken = _reservation_take_next(project=project, annotator=annotator, now=now, lost=lost)
+        if taken is None:
+            return None
+        item_id, holder_id = taken
+        if holder_id == annotator.pk:
+            item = Item.objects.get(pk=item_id)
+            item.project = project  # the caller holds it: no second query
+            return item
+        lost.append(item_id)
     return None
 
 
-def _reservation_take(*, item: Item, annotator, now: datetime) -> bool:
+# Hold the first of: the item they hold already, the next open item, the next item they skipped. A new
+# reservation, or the row of an expired one (or of their own, which runs for another RESERVATION_TTL);
+# someone else's that still runs is left as it is and comes back as theirs. Django has no INSERT …
+# SELECT and no condition on a conflict; the three queries inside are Django's own (selectors).
+_TAKE_NEXT = """
+INSERT INTO labeling_reservation (item_id, annotator_id, created_at, expires_at)
+SELECT candidate.item_id, %s, %s, %s
+FROM (SELECT COALESCE(({held}), ({open}), ({skipped})) AS item_id) candidate
+WHERE candidate.item_id IS NOT NULL
+ON CONFLICT (item_id) DO UPDATE SET
+    annotator_id = CASE WHEN {free} THEN excluded.annotator_id ELSE labeling_reservation.annotator_id END,
+    created_at = CASE WHEN {expired} THEN excluded.created_at ELSE labeling_reservation.created_at END,
+    expires_at = CASE WHEN {free} THEN excluded.expires_at ELSE labeling_reservation.expires_at END
+RETURNING item_id, annotator_id
+"""
+_EXPIRED = (
+    "(labeling_reservation.expires_at <= excluded.created_at "
+    "AND labeling_reservation.annotator_id <> excluded.annotator_id)"
+)
+_FREE = (
+    "(labeling_reservation.expires_at <= excluded.created_at "
+    "OR labeling_reservation.annotator_id = excluded.annotator_id)"
+)
+
+
+def _reservation_take_next(
+    *, project: Project, annotator, now: datetime, lost: list[int]
+) -> tuple[int, int] | None:
+    """(item id, holder id) of the item the statement landed on, or None when nothing is left."""
+
+    def first_id(queryset) -> tuple[str, tuple]:
+        sql, params = queryset.values("pk")[:1].query.sql_with_params()
+        if connection.features.has_select_for_update_skip_locked:
+            item_table = connection.ops.quote_name(Item._meta.db_table)
+            sql += " " + connection.ops.for_update_sql(skip_locked=True, of=(item_table,))
+        return sql, params
+
+    def queue(skipped: bool) -> tuple[str, tuple]:
+        items = selectors.items_available_to(project=project, annotator=annotator, now=now, skipped=skipped)
+        return first_id(items.exclude(pk__in=lost))
+
+    held = selectors.annotator_reservations(project=project, annotator=annotator, now=now).values("item_id")
+    held_sql, held_params = held[:1].query.sql_with_params()
+    (open_sql, open_params), (skipped_sql, skipped_params) = queue(False), queue(True)
+    sql = _TAKE_NEXT.format(held=held_sql, open=open_sql, skipped=skipped_sql, free=_FREE, expired=_EXPIRED)
+    stamps = [connection.ops.adapt_datetimefield_value(at) for at in (now, now + RESERVATION_TTL)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [annotator.pk, *stamps, *held_params, *open_params, *skipped_params])
+        return cursor.fetchone()
+
+
+# One statement that takes the item: a new reservation, or the row of an expired one (or of their own),
+# never someone else's that still runs. Django's bulk_create cannot put a condition on the conflict.
+_TAKE = (
+    "INSERT INTO labeling_reservation (item_id, annotator_id, created_at, expires_at) "
+    "VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (item_id) DO UPDATE SET annotator_id = excluded.annotator_id, "
+    "created_at = excluded.created_at, expires_at = excluded.expires_at "
+    f"WHERE {_FREE}"
+)
+
+
+def _reservation_take(*, item_id: int, annotator, now: datetime) -> bool:
     """Hold the item for the annotator unless someone else holds it right now."""
-    Reservation.objects.filter(item=item).filter(Q(expires_at__lte=now) | Q(annotator=annotator)).delete()
-    try:
-        with transaction.atomic():
-            Reservation.objects.create(
-                item=item, annotator=annotator, created_at=now, expires_at=now + RESERVATION_TTL
-            )
-    except IntegrityError:
-        return False
-    return True
+    stamps = [connection.ops.adapt_datetimefield_value(at) for at in (now, now + RESERVATION_TTL)]
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE, [item_id, annotator.pk, *stamps])
+        return cursor.rowcount == 1
 
 
 def item_skip(*, item: Item, annotator, now: datetime | None = None) -> None:
@@ -223,15 +272,20 @@ def label_submit(
     its target in the meantime: the work was done, and more labels only firm up gold.
     """
     score, rationale = label_clean(project=item.project, score=score, rationale=rationale)
+    label = Label(
+        item=item, annotator=annotator, score=score, rationale=rationale, seconds_spent=seconds_spent
+    )
+    # The database's triggers count the label (labeling/counters.py) in the statement that inserts it.
+    # Outside a transaction a refused INSERT leaves nothing to roll back, so a savepoint would be two
+    # queries for nothing; inside one it keeps the caller's transaction usable.
     try:
-        with transaction.atomic():
-            label = Label.objects.create(
-                item=item, annotator=annotator, score=score, rationale=rationale, seconds_spent=seconds_spent
-            )
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            label.save(force_insert=True)
     except IntegrityError:
         label = Label.objects.get(item=item, annotator=annotator)
-    # Left behind, the reservation would only expire; releasing it now frees nothing anyone else needs.
-    Reservation.objects.filter(item=item, annotator=annotator).delete()
+    # Left behind, the reservation would keep the item from others until it expires. A plain DELETE:
+    # QuerySet.delete() opens a transaction of its own for cascades a reservation does not have.
+    Reservation.objects.filter(item=item, annotator=annotator)._raw_delete(connection.alias)
     return label
 
 
@@ -263,7 +317,7 @@ def label_undo_last(*, project: Project, annotator) -> LabelRevision | None:
         revision = _revision_record(label, LabelRevision.Action.UNDO)
         label.delete()
         # Someone else may hold the item by now; the annotator still sees it and may label it again.
-        _reservation_take(item=revision.item, annotator=annotator, now=timezone.now())
+        _reservation_take(item_id=revision.item_id, annotator=annotator, now=timezone.now())
     return revision
 
 

@@ -1,0 +1,248 @@
+"""Label counters: Item.label_count, Project.items_open and AnnotatorProgress, filled from the labels
+already there and kept from then on by triggers, on PostgreSQL and SQLite alike."""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+# The counters' rules, written once as statements over a label row ({r} is NEW or OLD) and run by a trigger
+# on either database: PostgreSQL wraps them in a function, SQLite in a trigger body. Every path that
+# writes labels (the labeling page, undo, imports, the demo, the admin, bulk_create, cascades) keeps them
+# right without knowing they exist, in the statement that writes the label.
+#
+# BEFORE row triggers, on both: they run as each row is written and see the rows written before it, so a
+# multi-row INSERT counts row after row (PostgreSQL runs AFTER row triggers only once the whole statement
+# is done, when later rows are visible but not yet counted). The row itself is not in the table yet
+# (insert) or still is (delete): hence "id <> {r}.id". The price: an INSERT … ON CONFLICT would count its
+# conflicting rows too, so nothing upserts labels (the import inserts new ones and updates the others).
+_ITEM = "(SELECT project_id FROM labeling_item WHERE id = {r}.item_id)"
+_TARGET_REACHED = (
+    "EXISTS (SELECT 1 FROM labeling_item i JOIN labeling_project p ON p.id = i.project_id "
+    "WHERE i.id = {r}.item_id AND i.label_count{offset} = p.labels_per_item)"
+)
+_WAS_OPEN = (
+    "(SELECT CASE WHEN i.label_count{offset} < p.labels_per_item THEN 1 ELSE 0 END FROM labeling_item i "
+    "JOIN labeling_project p ON p.id = i.project_id WHERE i.id = {r}.item_id)"
+)
+
+LABEL_ADDED = [
+    "UPDATE labeling_item SET label_count = label_count + 1 WHERE id = {r}.item_id",
+    "INSERT INTO labeling_annotatorprogress (project_id, annotator_id, labels, labels_on_open_items) "
+    "SELECT project_id, {r}.annotator_id, 0, 0 FROM labeling_item WHERE id = {r}.item_id "
+    "ON CONFLICT (project_id, annotator_id) DO NOTHING",
+    "UPDATE labeling_annotatorprogress SET labels = labels + 1, "
+    f"labels_on_open_items = labels_on_open_items + {_WAS_OPEN.replace('{offset}', '')} "
+    f"WHERE annotator_id = {{r}}.annotator_id AND project_id = {_ITEM}",
+    # The label that brings the item to its target closes it, for everyone who labeled it too.
+    "UPDATE labeling_project SET items_open = items_open - 1 "
+    f"WHERE id = {_ITEM} AND labels_per_item = (SELECT label_count FROM labeling_item WHERE id = {{r}}.item_id)",
+    "UPDATE labeling_annotatorprogress SET labels_on_open_items = labels_on_open_items - 1 "
+    f"WHERE project_id = {_ITEM} AND annotator_id IN (SELECT annotator_id FROM labeling_label "
+    "WHERE item_id = {r}.item_id AND annotator_id <> {r}.annotator_id AND id <> {r}.id) "
+    f"AND {_TARGET_REACHED.replace('{offset}', '')}",
+]
+LABEL_REMOVED = [
+    "UPDATE labeling_item SET label_count = label_count - 1 WHERE id = {r}.item_id",
+    "UPDATE labeling_annotatorprogress SET labels = labels - 1, "
+    f"labels_on_open_items = labels_on_open_items - {_WAS_OPEN.replace('{offset}', ' + 1')} "
+    f"WHERE annotator_id = {{r}}.annotator_id AND project_id = {_ITEM}",
+    # Taking the item below its target opens it again, for those who labeled it too.
+    "UPDATE labeling_project SET items_open = items_open + 1 "
+    f"WHERE id = {_ITEM} AND labels_per_item = "
+    "(SELECT label_count + 1 FROM labeling_item WHERE id = {r}.item_id)",
+    "UPDATE labeling_annotatorprogress SET labels_on_open_items = labels_on_open_items + 1 "
+    f"WHERE project_id = {_ITEM} AND annotator_id IN (SELECT annotator_id FROM labeling_label "
+    "WHERE item_id = {r}.item_id AND id <> {r}.id) "
+    f"AND {_TARGET_REACHED.replace('{offset}', ' + 1')}",
+]
+ITEM_ADDED = [
+    "UPDATE labeling_project SET items_open = items_open + 1 "
+    "WHERE id = {r}.project_id AND {r}.label_count < labels_per_item"
+]
+ITEM_REMOVED = [
+    "UPDATE labeling_project SET items_open = items_open - 1 "
+    "WHERE id = {r}.project_id AND {r}.label_count < labels_per_item"
+]
+# A new labels_per_item: which items are open changes all at once; count again (one project, rarely).
+TARGET_CHANGED = [
+    "UPDATE labeling_project SET items_open = (SELECT COUNT(*) FROM labeling_item "
+    "WHERE project_id = {r}.id AND label_count < {r}.labels_per_item) WHERE id = {r}.id",
+    "UPDATE labeling_annotatorprogress SET labels_on_open_items = (SELECT COUNT(*) FROM labeling_label l "
+    "JOIN labeling_item i ON i.id = l.item_id WHERE i.project_id = {r}.id "
+    "AND l.annotator_id = labeling_annotatorprogress.annotator_id AND i.label_count < {r}.labels_per_item) "
+    "WHERE project_id = {r}.id",
+]
+# PostgreSQL only: lock the progress rows of everyone who labeled the item in one order (by annotator)
+# before updating any, so that two labels closing two items that share annotators cannot deadlock.
+_PG_LOCK_PROGRESS = (
+    f"PERFORM 1 FROM labeling_annotatorprogress WHERE project_id = {_ITEM} AND annotator_id IN "
+    "(SELECT annotator_id FROM labeling_label WHERE item_id = {r}.item_id UNION SELECT {r}.annotator_id) "
+    "ORDER BY annotator_id FOR UPDATE"
+)
+
+
+def _statements(statements: list[str], row: str) -> str:
+    return "".join(f"    {statement.replace('{r}', row)};\n" for statement in statements)
+
+
+def _postgresql() -> list[str]:
+    lock = _PG_LOCK_PROGRESS
+    label_body = (
+        "  IF TG_OP IN ('DELETE', 'UPDATE') THEN\n"
+        + _statements([lock, *LABEL_REMOVED], "OLD")
+        + "  END IF;\n  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n"
+        + _statements([lock, *LABEL_ADDED], "NEW")
+        + "  END IF;\n"
+    )
+    item_body = (
+        "  IF TG_OP = 'DELETE' THEN\n"
+        + _statements(ITEM_REMOVED, "OLD")
+        + "  ELSE\n"
+        + _statements(ITEM_ADDED, "NEW")
+        + "  END IF;\n"
+    )
+    # A BEFORE trigger returns the row to write (NULL would cancel it); an AFTER trigger's result is unused.
+    functions = {
+        "flywheel_label_counters": (label_body, "CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END"),
+        "flywheel_item_counters": (item_body, "NULL"),
+        "flywheel_target_counters": (_statements(TARGET_CHANGED, "NEW"), "NULL"),
+    }
+    sql = [
+        f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n{body}"
+        f"  RETURN {returns};\nEND\n$$"
+        for name, (body, returns) in functions.items()
+    ]
+    return sql + [
+        "CREATE TRIGGER label_counters BEFORE INSERT OR DELETE OR UPDATE OF item_id, annotator_id "
+        "ON labeling_label FOR EACH ROW EXECUTE FUNCTION flywheel_label_counters()",
+        "CREATE TRIGGER item_counters AFTER INSERT OR DELETE ON labeling_item "
+        "FOR EACH ROW EXECUTE FUNCTION flywheel_item_counters()",
+        "CREATE TRIGGER target_counters AFTER UPDATE OF labels_per_item ON labeling_project FOR EACH ROW "
+        "WHEN (OLD.labels_per_item IS DISTINCT FROM NEW.labels_per_item) "
+        "EXECUTE FUNCTION flywheel_target_counters()",
+    ]
+
+
+def _sqlite() -> list[str]:
+    triggers = {
+        "label_counters_insert": ("BEFORE INSERT ON labeling_label", _statements(LABEL_ADDED, "NEW")),
+        "label_counters_delete": ("BEFORE DELETE ON labeling_label", _statements(LABEL_REMOVED, "OLD")),
+        "label_counters_update": (
+            "BEFORE UPDATE OF item_id, annotator_id ON labeling_label",
+            _statements(LABEL_REMOVED, "OLD") + _statements(LABEL_ADDED, "NEW"),
+        ),
+        "item_counters_insert": ("AFTER INSERT ON labeling_item", _statements(ITEM_ADDED, "NEW")),
+        "item_counters_delete": ("AFTER DELETE ON labeling_item", _statements(ITEM_REMOVED, "OLD")),
+        "target_counters": (
+            "AFTER UPDATE OF labels_per_item ON labeling_project "
+            "WHEN OLD.labels_per_item <> NEW.labels_per_item",
+            _statements(TARGET_CHANGED, "NEW"),
+        ),
+    }
+    return [f"CREATE TRIGGER {name} {when} BEGIN\n{body}END" for name, (when, body) in triggers.items()]
+
+
+_DROP = {
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS label_counters ON labeling_label",
+        "DROP TRIGGER IF EXISTS item_counters ON labeling_item",
+        "DROP TRIGGER IF EXISTS target_counters ON labeling_project",
+        "DROP FUNCTION IF EXISTS flywheel_label_counters()",
+        "DROP FUNCTION IF EXISTS flywheel_item_counters()",
+        "DROP FUNCTION IF EXISTS flywheel_target_counters()",
+    ],
+    "sqlite": [
+        f"DROP TRIGGER IF EXISTS {name}"
+        for name in (
+            "label_counters_insert",
+            "label_counters_delete",
+            "label_counters_update",
+            "item_counters_insert",
+            "item_counters_delete",
+            "target_counters",
+        )
+    ],
+}
+
+# The counters of the labels already there, counted once.
+_BACKFILL = [
+    "UPDATE labeling_item SET label_count = "
+    "(SELECT COUNT(*) FROM labeling_label WHERE labeling_label.item_id = labeling_item.id)",
+    "UPDATE labeling_project SET items_open = (SELECT COUNT(*) FROM labeling_item "
+    "WHERE labeling_item.project_id = labeling_project.id "
+    "AND labeling_item.label_count < labeling_project.labels_per_item)",
+    "INSERT INTO labeling_annotatorprogress (project_id, annotator_id, labels, labels_on_open_items) "
+    "SELECT i.project_id, l.annotator_id, COUNT(*), "
+    "SUM(CASE WHEN i.label_count < p.labels_per_item THEN 1 ELSE 0 END) FROM labeling_label l "
+    "JOIN labeling_item i ON i.id = l.item_id JOIN labeling_project p ON p.id = i.project_id "
+    "GROUP BY i.project_id, l.annotator_id",
+]
+
+
+def counters_install(apps, schema_editor) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor not in _DROP:
+        raise RuntimeError(f"the label counters have triggers for PostgreSQL and SQLite only, not {vendor}")
+    for statement in _BACKFILL + (_postgresql() if vendor == "postgresql" else _sqlite()):
+        schema_editor.execute(statement, params=None)
+
+
+def counters_uninstall(apps, schema_editor) -> None:
+    for statement in _DROP.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(statement, params=None)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("labeling", "0006_memberships_from_global_roles"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="item",
+            name="label_count",
+            field=models.PositiveIntegerField(default=0, editable=False),
+        ),
+        migrations.AddField(
+            model_name="project",
+            name="items_open",
+            field=models.PositiveIntegerField(default=0, editable=False),
+        ),
+        migrations.CreateModel(
+            name="AnnotatorProgress",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("labels", models.PositiveIntegerField(default=0)),
+                ("labels_on_open_items", models.PositiveIntegerField(default=0)),
+                (
+                    "annotator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="labeling.project"
+                    ),
+                ),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("project", "annotator"), name="one_progress_per_annotator"
+                    )
+                ],
+            },
+        ),
+        migrations.RunPython(counters_install, counters_uninstall),
+    ]
