@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from labeling import lifecycle, selectors
+from labeling import lifecycle, reserving
 from labeling.importing import ImportOptions, ImportRejected, items_import, readable
 from labeling.models import ImportJob, Item, Label, LabelRevision, Project, Reservation, Skip
 from labeling.roles import LEAD, has_role
@@ -121,8 +121,6 @@ def _import_job_import(job: ImportJob) -> dict:
 
 # The labeling queue
 
-# How long an item shown to an annotator stays theirs alone.
-RESERVATION_TTL = timedelta(minutes=10)
 # Under contention a candidate can be lost to a race; try a few more before giving up for this request.
 _RESERVE_ATTEMPTS = 5
 
@@ -136,7 +134,7 @@ def item_reserve_next(*, project: Project, annotator, now: datetime | None = Non
     labels_per_item and that nobody else holds; items they skipped come last (see item_skip). None when
     nothing is left for them.
 
-    Finding and taking are one statement (see _TAKE_NEXT), then the item is read: two queries. On
+    Finding and taking are one statement (see labeling.reserving), then the item is read: two queries. On
     PostgreSQL the candidate is locked with FOR UPDATE SKIP LOCKED for that statement, so concurrent
     annotators walk past each other's items instead of queueing on them; the unique item column of
     Reservation settles a race the lock cannot see (the statement then reports the item as someone
@@ -146,7 +144,7 @@ def item_reserve_next(*, project: Project, annotator, now: datetime | None = Non
     now = now or timezone.now()
     lost: list[int] = []
     for _ in range(_RESERVE_ATTEMPTS):
-        taken = _reservation_take_next(project=project, annotator=annotator, now=now, lost=lost)
+        taken = reserving.reservation_take_next(project=project, annotator=annotator, now=now, lost=lost)
         if taken is None:
             return None
         item_id, holder_id = taken
@@ -156,76 +154,6 @@ def item_reserve_next(*, project: Project, annotator, now: datetime | None = Non
             return item
         lost.append(item_id)
     return None
-
-
-# Hold the first of: the item they hold already, the next open item, the next item they skipped. A new
-# reservation, or the row of an expired one (or of their own, which runs for another RESERVATION_TTL);
-# someone else's that still runs is left as it is and comes back as theirs. Django has no INSERT …
-# SELECT and no condition on a conflict; the three queries inside are Django's own (selectors).
-_TAKE_NEXT = """
-INSERT INTO labeling_reservation (item_id, annotator_id, created_at, expires_at)
-SELECT candidate.item_id, %s, %s, %s
-FROM (SELECT COALESCE(({held}), ({open}), ({skipped})) AS item_id) candidate
-WHERE candidate.item_id IS NOT NULL
-ON CONFLICT (item_id) DO UPDATE SET
-    annotator_id = CASE WHEN {free} THEN excluded.annotator_id ELSE labeling_reservation.annotator_id END,
-    created_at = CASE WHEN {expired} THEN excluded.created_at ELSE labeling_reservation.created_at END,
-    expires_at = CASE WHEN {free} THEN excluded.expires_at ELSE labeling_reservation.expires_at END
-RETURNING item_id, annotator_id
-"""
-_EXPIRED = (
-    "(labeling_reservation.expires_at <= excluded.created_at "
-    "AND labeling_reservation.annotator_id <> excluded.annotator_id)"
-)
-_FREE = (
-    "(labeling_reservation.expires_at <= excluded.created_at "
-    "OR labeling_reservation.annotator_id = excluded.annotator_id)"
-)
-
-
-def _reservation_take_next(
-    *, project: Project, annotator, now: datetime, lost: list[int]
-) -> tuple[int, int] | None:
-    """(item id, holder id) of the item the statement landed on, or None when nothing is left."""
-
-    def first_id(queryset) -> tuple[str, tuple]:
-        sql, params = queryset.values("pk")[:1].query.sql_with_params()
-        if connection.features.has_select_for_update_skip_locked:
-            item_table = connection.ops.quote_name(Item._meta.db_table)
-            sql += " " + connection.ops.for_update_sql(skip_locked=True, of=(item_table,))
-        return sql, params
-
-    def queue(skipped: bool) -> tuple[str, tuple]:
-        items = selectors.items_available_to(project=project, annotator=annotator, now=now, skipped=skipped)
-        return first_id(items.exclude(pk__in=lost))
-
-    held = selectors.annotator_reservations(project=project, annotator=annotator, now=now).values("item_id")
-    held_sql, held_params = held[:1].query.sql_with_params()
-    (open_sql, open_params), (skipped_sql, skipped_params) = queue(False), queue(True)
-    sql = _TAKE_NEXT.format(held=held_sql, open=open_sql, skipped=skipped_sql, free=_FREE, expired=_EXPIRED)
-    stamps = [connection.ops.adapt_datetimefield_value(at) for at in (now, now + RESERVATION_TTL)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [annotator.pk, *stamps, *held_params, *open_params, *skipped_params])
-        return cursor.fetchone()
-
-
-# One statement that takes the item: a new reservation, or the row of an expired one (or of their own),
-# never someone else's that still runs. Django's bulk_create cannot put a condition on the conflict.
-_TAKE = (
-    "INSERT INTO labeling_reservation (item_id, annotator_id, created_at, expires_at) "
-    "VALUES (%s, %s, %s, %s) "
-    "ON CONFLICT (item_id) DO UPDATE SET annotator_id = excluded.annotator_id, "
-    "created_at = excluded.created_at, expires_at = excluded.expires_at "
-    f"WHERE {_FREE}"
-)
-
-
-def _reservation_take(*, item_id: int, annotator, now: datetime) -> bool:
-    """Hold the item for the annotator unless someone else holds it right now."""
-    stamps = [connection.ops.adapt_datetimefield_value(at) for at in (now, now + RESERVATION_TTL)]
-    with connection.cursor() as cursor:
-        cursor.execute(_TAKE, [item_id, annotator.pk, *stamps])
-        return cursor.rowcount == 1
 
 
 def item_skip(*, item: Item, annotator, now: datetime | None = None) -> None:
@@ -317,7 +245,7 @@ def label_undo_last(*, project: Project, annotator) -> LabelRevision | None:
         revision = _revision_record(label, LabelRevision.Action.UNDO)
         label.delete()
         # Someone else may hold the item by now; the annotator still sees it and may label it again.
-        _reservation_take(item_id=revision.item_id, annotator=annotator, now=timezone.now())
+        reserving.reservation_take(item_id=revision.item_id, annotator=annotator, now=timezone.now())
     return revision
 
 

@@ -21,9 +21,10 @@ _TARGET_REACHED = (
     "EXISTS (SELECT 1 FROM labeling_item i JOIN labeling_project p ON p.id = i.project_id "
     "WHERE i.id = {r}.item_id AND i.label_count{offset} = p.labels_per_item)"
 )
+# 0 when the item or its project is gone already (a flush empties the tables in any order).
 _WAS_OPEN = (
-    "(SELECT CASE WHEN i.label_count{offset} < p.labels_per_item THEN 1 ELSE 0 END FROM labeling_item i "
-    "JOIN labeling_project p ON p.id = i.project_id WHERE i.id = {r}.item_id)"
+    "COALESCE((SELECT CASE WHEN i.label_count{offset} < p.labels_per_item THEN 1 ELSE 0 END "
+    "FROM labeling_item i JOIN labeling_project p ON p.id = i.project_id WHERE i.id = {r}.item_id), 0)"
 )
 
 LABEL_ADDED = [
