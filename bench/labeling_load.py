@@ -65,7 +65,8 @@ def free_port() -> int:
 
 def start_gunicorn(*, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "DB_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING"}
+    # Plain http on loopback: Secure cookies (the production default) would never come back.
+    env = {**os.environ, "DB_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "SECURE_COOKIES": "0"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}"]
         + ["--workers", str(workers), "--threads", str(threads), "--log-level", "warning"],
