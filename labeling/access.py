@@ -31,7 +31,8 @@ def project_for(request: HttpRequest, slug: str, role: str) -> Project:
 
 def _role_in(request: HttpRequest, project_ref: str) -> Subquery:
     """The user's role in the project of the outer query, so access costs no query of its own."""
-    role = Membership.objects.of(request.user).filter(project=OuterRef(project_ref)).values("role")
+    # order_by(): Membership's default ordering would join users and projects into the subquery for nothing.
+    role = Membership.objects.of(request.user).filter(project=OuterRef(project_ref)).order_by().values("role")
     return Subquery(role[:1])
 
 

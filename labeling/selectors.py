@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -16,13 +17,11 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.models import SPLITS, AnnotatorProgress, Item, Label, Project, Reservation, Skip
+from labeling.models import SPLITS, Item, Label, Project, Reservation, Skip
 
 
 def project_split_counts(*, project: Project) -> list[dict]:
@@ -145,19 +144,20 @@ class Progress:
         return round(100 * self.done / self.target) if self.target else 100
 
 
+# A fixed statement in plain SQL: building it with the ORM cost more CPU than running it, on every label.
+_PROGRESS = (
+    "SELECT p.items_open, COALESCE(a.labels, 0), COALESCE(a.labels_on_open_items, 0) "
+    "FROM labeling_project p LEFT JOIN labeling_annotatorprogress a "
+    "ON a.project_id = p.id AND a.annotator_id = %s WHERE p.id = %s"
+)
+
+
 def annotator_progress(*, project: Project, annotator) -> Progress:
     """The annotator's labels in the project out of what they can label in all (done + still open), from
     the stored counters in one query: the project's open items less those they labeled already."""
-    mine = AnnotatorProgress.objects.filter(project=OuterRef("pk"), annotator=annotator)
-
-    def counter(name: str) -> Coalesce:
-        return Coalesce(Subquery(mine.values(name)), 0)
-
-    items_open, done, done_on_open = (
-        Project.objects.filter(pk=project.pk)
-        .values_list("items_open", counter("labels"), counter("labels_on_open_items"))
-        .get()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRESS, [annotator.pk, project.pk])
+        items_open, done, done_on_open = cursor.fetchone()
     return Progress(done=done, target=done + items_open - done_on_open)
 
 
