@@ -8,6 +8,8 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from judging.demo import demo_seed
@@ -138,6 +140,7 @@ def test_moving_a_label_to_another_item_moves_its_count(annotator, reviewer, pai
     label_make(first, reviewer, 2)
     label = label_make(first, annotator, 3)
 
+    label.save()  # the admin's change form writes every column back
     label.item = second
     label.save()
 
@@ -184,3 +187,31 @@ def test_saving_a_project_loaded_before_labels_came_does_not_undo_its_counters(a
 
     assert Project.objects.get(pk=pair_project.pk).items_open == 0
     assert_counters_agree(pair_project)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_counts_the_labels_given_before_it(annotator, reviewer, project):
+    before = [("labeling", "0006_memberships_from_global_roles")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    old_item, old_label = old.get_model("labeling", "Item"), old.get_model("labeling", "Label")
+    first, second = (
+        old_item.objects.create(
+            project_id=project.pk, external_id=f"m{n}", query="q", document="d", split="dev"
+        )
+        for n in range(2)
+    )
+    for item, user in [(first, annotator), (first, reviewer), (second, annotator)]:
+        old_label.objects.create(item=item, annotator_id=user.pk, score=3)
+    old.get_model("labeling", "Project").objects.filter(pk=project.pk).update(labels_per_item=2)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert Item.objects.get(pk=first.pk).label_count == 2
+    assert Project.objects.get(pk=project.pk).items_open == 1
+    assert annotator_progress(project=project, annotator=annotator).target == 2
+    assert_counters_agree(project)
+    label_make(Item.objects.get(pk=second.pk), reviewer, 4)  # and the triggers count from there on
+    assert_counters_agree(project)
