@@ -6,16 +6,16 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# The counters' rules, written once as statements over a label row ({r} is NEW or OLD) and run by a trigger
-# on either database: PostgreSQL wraps them in a function, SQLite in a trigger body. Every path that
-# writes labels (the labeling page, undo, imports, the demo, the admin, bulk_create, cascades) keeps them
-# right without knowing they exist, in the statement that writes the label.
+# The counters' rules, as statements over one label row ({r} is NEW or OLD): SQLite runs them in its
+# triggers, PostgreSQL for a label moved to another item or annotator (row by row), and counts inserts and
+# deletes a statement at a time with the same rules over many rows (_PG_LABELS_ADDED and _REMOVED below).
+# Every path that writes labels (the labeling page, undo, imports, the demo, the admin, bulk_create,
+# cascades) keeps the counters right without knowing they exist, in the statement that writes the label.
 #
-# BEFORE row triggers, on both: they run as each row is written and see the rows written before it, so a
-# multi-row INSERT counts row after row (PostgreSQL runs AFTER row triggers only once the whole statement
-# is done, when later rows are visible but not yet counted). The row itself is not in the table yet
-# (insert) or still is (delete): hence "id <> {r}.id". The price: an INSERT … ON CONFLICT would count its
-# conflicting rows too, so nothing upserts labels (the import inserts new ones and updates the others).
+# SQLite's are BEFORE row triggers: they run as each row is written and see the rows written before it.
+# The row itself is not in the table yet (insert) or still is (delete): hence "id <> {r}.id". The price:
+# an INSERT … ON CONFLICT would count its conflicting rows too, so nothing upserts labels (the import
+# inserts new ones and updates the others).
 _ITEM = "(SELECT project_id FROM labeling_item WHERE id = {r}.item_id)"
 _TARGET_REACHED = (
     "EXISTS (SELECT 1 FROM labeling_item i JOIN labeling_project p ON p.id = i.project_id "
@@ -82,31 +82,82 @@ _PG_LOCK_PROGRESS = (
     "ORDER BY annotator_id FOR UPDATE"
 )
 
+# PostgreSQL counts a whole statement at once (statement triggers over its transition table, `changed`):
+# one UPDATE of each counter row per statement. Row by row, an import of n labels in one transaction
+# would update one project row (and one annotator's row) n times, and PostgreSQL walks every earlier
+# version of a row to update it again: 16,000 items took 15.5 s that way, 2,000 took 0.6 s.
+# The same rules as the row statements above, for many rows: before/after are the item's label counts
+# around the statement, t its project's labels_per_item.
+_PG_TOUCHED = (
+    "SELECT i.id, i.project_id, i.label_count AS before, i.label_count {sign} k.n AS after, "
+    "p.labels_per_item AS t FROM (SELECT item_id, COUNT(*) AS n FROM changed GROUP BY item_id) k "
+    "JOIN labeling_item i ON i.id = k.item_id JOIN labeling_project p ON p.id = i.project_id"
+)
+_PG_LOCK_TOUCHED = (
+    "PERFORM 1 FROM labeling_annotatorprogress a JOIN (SELECT DISTINCT i.project_id, l.annotator_id "
+    "FROM labeling_label l JOIN labeling_item i ON i.id = l.item_id "
+    "WHERE l.item_id IN (SELECT item_id FROM changed)) w "
+    "ON w.project_id = a.project_id AND w.annotator_id = a.annotator_id ORDER BY a.id FOR UPDATE OF a"
+)
+_OPEN = "CASE WHEN c.{when} < c.t THEN 1 ELSE 0 END"
+_PG_LABELS_ADDED = [
+    "INSERT INTO labeling_annotatorprogress (project_id, annotator_id, labels, labels_on_open_items) "
+    "SELECT DISTINCT i.project_id, n.annotator_id, 0, 0 FROM changed n "
+    "JOIN labeling_item i ON i.id = n.item_id ON CONFLICT (project_id, annotator_id) DO NOTHING",
+    _PG_LOCK_TOUCHED,
+    f"WITH c AS ({_PG_TOUCHED.format(sign='+')}) UPDATE labeling_annotatorprogress a "
+    "SET labels = a.labels + d.labels, labels_on_open_items = a.labels_on_open_items + d.opened FROM ("
+    "SELECT c.project_id, l.annotator_id, SUM(CASE WHEN n.id IS NULL THEN 0 ELSE 1 END) AS labels, "
+    f"SUM({_OPEN.format(when='after')} - CASE WHEN n.id IS NULL AND c.before < c.t THEN 1 ELSE 0 END) "
+    "AS opened FROM c JOIN labeling_label l ON l.item_id = c.id LEFT JOIN changed n ON n.id = l.id "
+    "GROUP BY c.project_id, l.annotator_id) d "
+    "WHERE a.project_id = d.project_id AND a.annotator_id = d.annotator_id",
+    f"WITH c AS ({_PG_TOUCHED.format(sign='+')}) UPDATE labeling_project p "
+    "SET items_open = p.items_open - d.closed FROM (SELECT c.project_id, "
+    "SUM(CASE WHEN c.before < c.t AND c.after >= c.t THEN 1 ELSE 0 END) AS closed "
+    "FROM c GROUP BY c.project_id) d WHERE p.id = d.project_id AND d.closed <> 0",
+    "UPDATE labeling_item i SET label_count = i.label_count + k.n "
+    "FROM (SELECT item_id, COUNT(*) AS n FROM changed GROUP BY item_id) k WHERE i.id = k.item_id",
+]
+_PG_LABELS_REMOVED = [
+    _PG_LOCK_TOUCHED,
+    f"WITH c AS ({_PG_TOUCHED.format(sign='-')}) UPDATE labeling_annotatorprogress a "
+    "SET labels = a.labels + d.labels, labels_on_open_items = a.labels_on_open_items + d.opened FROM ("
+    "SELECT project_id, annotator_id, SUM(labels) AS labels, SUM(opened) AS opened FROM ("
+    f"SELECT c.project_id, r.annotator_id, -1 AS labels, -({_OPEN.format(when='before')}) AS opened "
+    "FROM changed r JOIN c ON c.id = r.item_id UNION ALL "
+    f"SELECT c.project_id, l.annotator_id, 0, {_OPEN.format(when='after')} - {_OPEN.format(when='before')} "
+    "FROM labeling_label l JOIN c ON c.id = l.item_id) x GROUP BY project_id, annotator_id) d "
+    "WHERE a.project_id = d.project_id AND a.annotator_id = d.annotator_id",
+    f"WITH c AS ({_PG_TOUCHED.format(sign='-')}) UPDATE labeling_project p "
+    "SET items_open = p.items_open + d.opened FROM (SELECT c.project_id, "
+    "SUM(CASE WHEN c.before >= c.t AND c.after < c.t THEN 1 ELSE 0 END) AS opened "
+    "FROM c GROUP BY c.project_id) d WHERE p.id = d.project_id AND d.opened <> 0",
+    "UPDATE labeling_item i SET label_count = i.label_count - k.n "
+    "FROM (SELECT item_id, COUNT(*) AS n FROM changed GROUP BY item_id) k WHERE i.id = k.item_id",
+]
+_PG_ITEMS = (
+    "UPDATE labeling_project p SET items_open = p.items_open {sign} d.n FROM (SELECT c.project_id, "
+    "COUNT(*) AS n FROM changed c JOIN labeling_project t ON t.id = c.project_id "
+    "WHERE c.label_count < t.labels_per_item GROUP BY c.project_id) d WHERE p.id = d.project_id"
+)
+
 
 def _statements(statements: list[str], row: str) -> str:
     return "".join(f"    {statement.replace('{r}', row)};\n" for statement in statements)
 
 
 def _postgresql() -> list[str]:
-    lock = _PG_LOCK_PROGRESS
-    label_body = (
-        "  IF TG_OP IN ('DELETE', 'UPDATE') THEN\n"
-        + _statements([lock, *LABEL_REMOVED], "OLD")
-        + "  END IF;\n  IF TG_OP IN ('INSERT', 'UPDATE') THEN\n"
-        + _statements([lock, *LABEL_ADDED], "NEW")
-        + "  END IF;\n"
+    moved = _statements([_PG_LOCK_PROGRESS, *LABEL_REMOVED], "OLD") + _statements(
+        [_PG_LOCK_PROGRESS, *LABEL_ADDED], "NEW"
     )
-    item_body = (
-        "  IF TG_OP = 'DELETE' THEN\n"
-        + _statements(ITEM_REMOVED, "OLD")
-        + "  ELSE\n"
-        + _statements(ITEM_ADDED, "NEW")
-        + "  END IF;\n"
-    )
-    # A BEFORE trigger returns the row to write (NULL would cancel it); an AFTER trigger's result is unused.
+    # A row trigger returns the row to write (NULL would cancel it); a statement trigger's result is unused.
     functions = {
-        "flywheel_label_counters": (label_body, "CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END"),
-        "flywheel_item_counters": (item_body, "NULL"),
+        "flywheel_labels_added": (_statements(_PG_LABELS_ADDED, ""), "NULL"),
+        "flywheel_labels_removed": (_statements(_PG_LABELS_REMOVED, ""), "NULL"),
+        "flywheel_label_moved": (moved, "NEW"),
+        "flywheel_items_added": (_statements([_PG_ITEMS.format(sign="+")], ""), "NULL"),
+        "flywheel_items_removed": (_statements([_PG_ITEMS.format(sign="-")], ""), "NULL"),
         "flywheel_target_counters": (_statements(TARGET_CHANGED, "NEW"), "NULL"),
     }
     sql = [
@@ -115,10 +166,16 @@ def _postgresql() -> list[str]:
         for name, (body, returns) in functions.items()
     ]
     return sql + [
-        "CREATE TRIGGER label_counters BEFORE INSERT OR DELETE OR UPDATE OF item_id, annotator_id "
-        "ON labeling_label FOR EACH ROW EXECUTE FUNCTION flywheel_label_counters()",
-        "CREATE TRIGGER item_counters AFTER INSERT OR DELETE ON labeling_item "
-        "FOR EACH ROW EXECUTE FUNCTION flywheel_item_counters()",
+        "CREATE TRIGGER labels_added AFTER INSERT ON labeling_label REFERENCING NEW TABLE AS changed "
+        "FOR EACH STATEMENT EXECUTE FUNCTION flywheel_labels_added()",
+        "CREATE TRIGGER labels_removed AFTER DELETE ON labeling_label REFERENCING OLD TABLE AS changed "
+        "FOR EACH STATEMENT EXECUTE FUNCTION flywheel_labels_removed()",
+        "CREATE TRIGGER label_moved BEFORE UPDATE OF item_id, annotator_id ON labeling_label "
+        "FOR EACH ROW EXECUTE FUNCTION flywheel_label_moved()",
+        "CREATE TRIGGER items_added AFTER INSERT ON labeling_item REFERENCING NEW TABLE AS changed "
+        "FOR EACH STATEMENT EXECUTE FUNCTION flywheel_items_added()",
+        "CREATE TRIGGER items_removed AFTER DELETE ON labeling_item REFERENCING OLD TABLE AS changed "
+        "FOR EACH STATEMENT EXECUTE FUNCTION flywheel_items_removed()",
         "CREATE TRIGGER target_counters AFTER UPDATE OF labels_per_item ON labeling_project FOR EACH ROW "
         "WHEN (OLD.labels_per_item IS DISTINCT FROM NEW.labels_per_item) "
         "EXECUTE FUNCTION flywheel_target_counters()",
@@ -146,12 +203,28 @@ def _sqlite() -> list[str]:
 
 _DROP = {
     "postgresql": [
-        "DROP TRIGGER IF EXISTS label_counters ON labeling_label",
-        "DROP TRIGGER IF EXISTS item_counters ON labeling_item",
-        "DROP TRIGGER IF EXISTS target_counters ON labeling_project",
-        "DROP FUNCTION IF EXISTS flywheel_label_counters()",
-        "DROP FUNCTION IF EXISTS flywheel_item_counters()",
-        "DROP FUNCTION IF EXISTS flywheel_target_counters()",
+        *(
+            f"DROP TRIGGER IF EXISTS {name} ON {table}"
+            for name, table in [
+                ("labels_added", "labeling_label"),
+                ("labels_removed", "labeling_label"),
+                ("label_moved", "labeling_label"),
+                ("items_added", "labeling_item"),
+                ("items_removed", "labeling_item"),
+                ("target_counters", "labeling_project"),
+            ]
+        ),
+        *(
+            f"DROP FUNCTION IF EXISTS {name}()"
+            for name in (
+                "flywheel_labels_added",
+                "flywheel_labels_removed",
+                "flywheel_label_moved",
+                "flywheel_items_added",
+                "flywheel_items_removed",
+                "flywheel_target_counters",
+            )
+        ),
     ],
     "sqlite": [
         f"DROP TRIGGER IF EXISTS {name}"
