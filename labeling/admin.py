@@ -30,7 +30,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ("external_id", "project", "split", "query", "adjudicated_score")
+    list_display = ("external_id", "project", "split", "query", "label_count", "adjudicated_score")
     list_filter = ("project", "split")
     search_fields = ("external_id", "query")
     list_select_related = ("project",)

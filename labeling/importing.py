@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from labeling.models import Item, Label, Project, split_for
 from labeling.spreadsheet_safe import csv_cell_read
@@ -681,11 +682,21 @@ class _Importer:
             for row in rows
             for name, score, rationale in row.labels
         ]
-        Label.objects.bulk_create(
-            labels,
-            update_conflicts=True,
-            unique_fields=["item", "annotator"],
-            update_fields=["score", "rationale", "updated_at"],
+        # New labels are inserted and the others updated, not upserted: the database's label triggers
+        # (labeling/counters.py) would count an upsert's conflicting rows as new labels.
+        existing = {
+            (item_id, annotator_id): pk
+            for item_id, annotator_id, pk in Label.objects.filter(
+                item_id__in={label.item_id for label in labels}
+            ).values_list("item_id", "annotator_id", "id")
+        }
+        now = timezone.now()
+        for label in labels:
+            label.pk = existing.get((label.item_id, label.annotator_id))
+            label.updated_at = now
+        Label.objects.bulk_create([label for label in labels if label.pk is None])
+        Label.objects.bulk_update(
+            [label for label in labels if label.pk is not None], ["score", "rationale", "updated_at"]
         )
         self.labels_imported += len(labels)
 

@@ -28,6 +28,21 @@ def split_for(external_id: str) -> str:
     return "test"
 
 
+# Columns the database triggers keep (labeling/counters.py). A save() of an instance loaded earlier would
+# write back the value it was loaded with, undoing every label given since.
+COUNTER_FIELDS = frozenset({"items_open", "label_count", "labels", "labels_on_open_items"})
+
+
+def _leave_counters_alone(instance: models.Model, save_kwargs: dict) -> None:
+    if instance._state.adding or save_kwargs.get("force_insert") or save_kwargs.get("update_fields"):
+        return
+    save_kwargs["update_fields"] = [
+        field.name
+        for field in instance._meta.concrete_fields
+        if not field.primary_key and field.name not in COUNTER_FIELDS
+    ]
+
+
 class Project(models.Model):
     class QueueOrder(models.TextChoices):
         ID = "id", "Item order"
@@ -66,6 +81,9 @@ class Project(models.Model):
             "puts first the items whose judgments disagree with each other or came out malformed."
         ),
     )
+    # Items short of labels_per_item: kept by the database's label and item triggers (see
+    # labeling/counters.py), never by save().
+    items_open = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -78,6 +96,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        _leave_counters_alone(self, kwargs)
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("labeling:project", args=[self.slug])
@@ -108,6 +130,8 @@ class Item(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     adjudicated_at = models.DateTimeField(null=True, blank=True)
+    # How many labels the item has: kept by the database's label triggers (see labeling/counters.py).
+    label_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -127,6 +151,7 @@ class Item(models.Model):
     def save(self, *args, **kwargs) -> None:
         if not self.split:
             self.split = split_for(self.external_id)
+        _leave_counters_alone(self, kwargs)
         super().save(*args, **kwargs)
 
 
@@ -173,6 +198,25 @@ class LabelRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} of {self.annotator}'s {self.score} on item {self.item_id}"
+
+
+class AnnotatorProgress(models.Model):
+    """One annotator's counters in one project, kept by the database's label triggers (see
+    labeling/counters.py): what the labeling page's progress bar reads instead of counting labels."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    labels = models.PositiveIntegerField(default=0)
+    # Their labels on items still short of the project's labels_per_item.
+    labels_on_open_items = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "annotator"], name="one_progress_per_annotator")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} in {self.project}: {self.labels} labels"
 
 
 class Reservation(models.Model):

@@ -38,16 +38,26 @@ def _ranks(user) -> dict[int, int]:
     return cached
 
 
+def rank_remember(user, project_id: int, role: str | None) -> None:
+    """The user's role in one project, read along with something else (see access.item_for): later
+    checks in that project this request need no query of their own."""
+    known = user.__dict__.setdefault("_flywheel_project_ranks", {})
+    known[project_id] = _RANK[role] if role else NO_RANK
+
+
 def user_rank(user, project=None) -> int:
     """The user's rank in `project`, or with no project their highest rank in any project."""
     if user is None or not user.is_authenticated or not user.is_active:
         return NO_RANK
     if user.is_superuser:
         return _RANK[LEAD]
-    ranks = _ranks(user)
     if project is None:
-        return max(ranks.values(), default=NO_RANK)
-    return ranks.get(project.pk if hasattr(project, "pk") else project, NO_RANK)
+        return max(_ranks(user).values(), default=NO_RANK)
+    project_id = project.pk if hasattr(project, "pk") else project
+    known = getattr(user, "_flywheel_project_ranks", {})
+    if project_id in known:
+        return known[project_id]
+    return _ranks(user).get(project_id, NO_RANK)
 
 
 def has_role(user, role: str, project=None) -> bool:
@@ -96,6 +106,7 @@ def projects_of(user, role: str = ANNOTATOR):
 
 def _forget_ranks(user) -> None:
     user.__dict__.pop("_flywheel_ranks", None)
+    user.__dict__.pop("_flywheel_project_ranks", None)
 
 
 def _refuse_losing_the_last_lead(membership) -> None:

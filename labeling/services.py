@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from labeling import lifecycle, selectors
+from labeling import lifecycle, reserving
 from labeling.importing import ImportOptions, ImportRejected, items_import, readable
 from labeling.models import ImportJob, Item, Label, LabelRevision, Project, Reservation, Skip
 from labeling.roles import LEAD, has_role
@@ -121,8 +121,6 @@ def _import_job_import(job: ImportJob) -> dict:
 
 # The labeling queue
 
-# How long an item shown to an annotator stays theirs alone.
-RESERVATION_TTL = timedelta(minutes=10)
 # Under contention a candidate can be lost to a race; try a few more before giving up for this request.
 _RESERVE_ATTEMPTS = 5
 
@@ -136,47 +134,26 @@ def item_reserve_next(*, project: Project, annotator, now: datetime | None = Non
     labels_per_item and that nobody else holds; items they skipped come last (see item_skip). None when
     nothing is left for them.
 
-    On PostgreSQL candidates are locked with SELECT … FOR UPDATE SKIP LOCKED, so concurrent annotators
-    walk past each other's items instead of queueing on them, and the unique item column of Reservation
-    settles a race the lock cannot see. SQLite serializes writing transactions (BEGIN IMMEDIATE), which
-    makes the same code correct there.
+    Finding and taking are one statement (see labeling.reserving), then the item is read: two queries. On
+    PostgreSQL the candidate is locked with FOR UPDATE SKIP LOCKED for that statement, so concurrent
+    annotators walk past each other's items instead of queueing on them; the unique item column of
+    Reservation settles a race the lock cannot see (the statement then reports the item as someone
+    else's, and the next attempt leaves it out). SQLite serializes writes, which makes the same statement
+    correct there.
     """
     now = now or timezone.now()
-    held = selectors.annotator_reservations(project=project, annotator=annotator, now=now).first()
-    if held is not None:
-        Reservation.objects.filter(pk=held.pk).update(expires_at=now + RESERVATION_TTL)
-        return held.item
-    with transaction.atomic():
-        for skipped in (False, True):
-            lost: list[int] = []
-            for _ in range(_RESERVE_ATTEMPTS):
-                item = (
-                    selectors.items_available_to(
-                        project=project, annotator=annotator, now=now, skipped=skipped
-                    )
-                    .exclude(pk__in=lost)
-                    .select_for_update(skip_locked=True, of=("self",))
-                    .first()
-                )
-                if item is None:
-                    break
-                if _reservation_take(item=item, annotator=annotator, now=now):
-                    return item
-                lost.append(item.pk)
+    lost: list[int] = []
+    for _ in range(_RESERVE_ATTEMPTS):
+        taken = reserving.reservation_take_next(project=project, annotator=annotator, now=now, lost=lost)
+        if taken is None:
+            return None
+        item_id, holder_id = taken
+        if holder_id == annotator.pk:
+            item = Item.objects.get(pk=item_id)
+            item.project = project  # the caller holds it: no second query
+            return item
+        lost.append(item_id)
     return None
-
-
-def _reservation_take(*, item: Item, annotator, now: datetime) -> bool:
-    """Hold the item for the annotator unless someone else holds it right now."""
-    Reservation.objects.filter(item=item).filter(Q(expires_at__lte=now) | Q(annotator=annotator)).delete()
-    try:
-        with transaction.atomic():
-            Reservation.objects.create(
-                item=item, annotator=annotator, created_at=now, expires_at=now + RESERVATION_TTL
-            )
-    except IntegrityError:
-        return False
-    return True
 
 
 def item_skip(*, item: Item, annotator, now: datetime | None = None) -> None:
@@ -223,15 +200,20 @@ def label_submit(
     its target in the meantime: the work was done, and more labels only firm up gold.
     """
     score, rationale = label_clean(project=item.project, score=score, rationale=rationale)
+    label = Label(
+        item=item, annotator=annotator, score=score, rationale=rationale, seconds_spent=seconds_spent
+    )
+    # The database's triggers count the label (labeling/counters.py) in the statement that inserts it.
+    # Outside a transaction a refused INSERT leaves nothing to roll back, so a savepoint would be two
+    # queries for nothing; inside one it keeps the caller's transaction usable.
     try:
-        with transaction.atomic():
-            label = Label.objects.create(
-                item=item, annotator=annotator, score=score, rationale=rationale, seconds_spent=seconds_spent
-            )
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            label.save(force_insert=True)
     except IntegrityError:
         label = Label.objects.get(item=item, annotator=annotator)
-    # Left behind, the reservation would only expire; releasing it now frees nothing anyone else needs.
-    Reservation.objects.filter(item=item, annotator=annotator).delete()
+    # Left behind, the reservation would keep the item from others until it expires. A plain DELETE:
+    # QuerySet.delete() opens a transaction of its own for cascades a reservation does not have.
+    Reservation.objects.filter(item=item, annotator=annotator)._raw_delete(connection.alias)
     return label
 
 
@@ -263,7 +245,7 @@ def label_undo_last(*, project: Project, annotator) -> LabelRevision | None:
         revision = _revision_record(label, LabelRevision.Action.UNDO)
         label.delete()
         # Someone else may hold the item by now; the annotator still sees it and may label it again.
-        _reservation_take(item=revision.item, annotator=annotator, now=timezone.now())
+        reserving.reservation_take(item_id=revision.item_id, annotator=annotator, now=timezone.now())
     return revision
 
 

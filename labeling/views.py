@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from labeling import charts, selectors, services
-from labeling.access import project_for
+from labeling.access import item_for, project_for
 from labeling.agreement import agreement_compute
 from labeling.exporting import items_export_lines
 from labeling.forms import AdjudicationForm, ImportForm, LabelForm, MembershipForm, ProjectForm, shown_stamp
@@ -148,12 +148,6 @@ def items_export(request: HttpRequest, slug: str, fmt: str) -> StreamingHttpResp
 _LABEL_PAGE = "labeling/label.html"
 
 
-def _item_in(project: Project, item_id: int) -> Item:
-    item = get_object_or_404(Item, pk=item_id, project=project)
-    item.project = project  # the caller already holds it: no second query
-    return item
-
-
 def _workspace(
     request: HttpRequest,
     project: Project,
@@ -201,8 +195,8 @@ def label(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def label_submit(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
-    project = project_for(request, slug, ANNOTATOR)
-    item = _item_in(project, item_id)
+    item = item_for(request, slug, item_id, ANNOTATOR)
+    project = item.project
     form = LabelForm(request.POST, project=project, item=item)
     if not form.is_valid():
         return _workspace(request, project, item, form=form)
@@ -218,8 +212,9 @@ def label_submit(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
 
 @require_POST
 def label_skip(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
-    project = project_for(request, slug, ANNOTATOR)
-    services.item_skip(item=_item_in(project, item_id), annotator=request.user)
+    item = item_for(request, slug, item_id, ANNOTATOR)
+    services.item_skip(item=item, annotator=request.user)
+    project = item.project
     return _next(request, project, notice="Skipped: it comes back once the rest of your queue is done.")
 
 
