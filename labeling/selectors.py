@@ -62,10 +62,9 @@ def project_label_distribution(*, project: Project) -> list[tuple[int, int]]:
     one query: what the items really have beside the project's target."""
     return list(
         Item.objects.filter(project=project)
-        .annotate(n_labels=label_count())
-        .values_list("n_labels")
+        .values_list("label_count")
         .annotate(items=Count("id"))
-        .order_by("n_labels")
+        .order_by("label_count")
     )
 
 
