@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from judging.models import ChunkLease, EndpointLease, JudgeRun, Judgment, ModelEndpoint, PromptVersion
 from judging.program import JudgeOutcome, endpoint_lm, judge_item, judge_program, judgment_cache_key
+from judging.stored_metrics import judge_run_metrics_forget, judge_run_metrics_store
 from labeling import lifecycle
 from labeling.models import Item, Label
 
@@ -404,6 +405,9 @@ def _save_judgments(run: JudgeRun, rows: dict[int, dict], *, retrying: set[int])
                 Judgment.objects.filter(run=run, item_id=item_id).exclude(error_kind="").update(
                     **rows[item_id]
                 )
+        # A chunk still saving after its run finished (a cancel with calls in flight) makes the run's
+        # stored metrics stale.
+        judge_run_metrics_forget(run_id=run.pk)
 
 
 def judge_run_finish_if_complete(*, run_id: int) -> bool:
@@ -413,13 +417,21 @@ def judge_run_finish_if_complete(*, run_id: int) -> bool:
     if run.is_finished:
         return True
     if run.cancel_requested:
-        return lifecycle.run_finish(JudgeRun, pk=run.pk, status=JudgeRun.Status.CANCELLED)
+        return _finish(run, status=JudgeRun.Status.CANCELLED)
     judged = Judgment.objects.filter(run=run, item=OuterRef("pk"))
     if run_items(project=run.project, item_set=run.item_set).filter(~Exists(judged)).exists():
         return False
     error = judge_run_error_summary(run)
-    status = JudgeRun.Status.FAILED if error else JudgeRun.Status.DONE
-    return lifecycle.run_finish(JudgeRun, pk=run.pk, status=status, error=error)
+    return _finish(run, status=JudgeRun.Status.FAILED if error else JudgeRun.Status.DONE, error=error)
+
+
+def _finish(run: JudgeRun, *, status: str, error: str = "") -> bool:
+    """The run settles: its metrics are computed now, once, and stored with it."""
+    if not lifecycle.run_finish(JudgeRun, pk=run.pk, status=status, error=error):
+        return False
+    run.refresh_from_db()
+    judge_run_metrics_store(run=run)
+    return True
 
 
 def judge_run_error_summary(run: JudgeRun) -> str:

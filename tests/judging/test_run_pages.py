@@ -8,10 +8,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from judging.intervals import measured_figures
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.runs import judge_run_start
 from judging.selectors import run_metrics
+from judging.stored_metrics import run_shown_figures
 from labeling.models import Item, Label
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,7 @@ def test_every_metric_on_the_run_page_carries_its_95_percent_interval(client_for
     page = client_for(reviewer).get(reverse("judging:run", args=[finished_run.pk])).content.decode()
     row = re.search(r'<tr data-split="all".*?</tr>', page, re.DOTALL)[0]
     nmse = run_metrics(finished_run)["all"].nmse
-    figures = measured_figures(finished_run, "all")
+    figures = run_shown_figures(finished_run, "all")
     assert figures["nmse"].startswith(f"{nmse:.2f} (") and figures["nmse"] in row
     for name in ("malformed_rate", "mae", "exact", "within_one", "kappa"):
         assert re.fullmatch(r"-?[\d.]+%? \(-?[\d.]+%?–-?[\d.]+%?\)", figures[name]), figures[name]
