@@ -58,9 +58,7 @@ class Scores:
 
     @classmethod
     def of(cls, gold: Sequence[float], judged: Sequence[int | None]) -> Scores:
-        return cls(
-            np.asarray(gold, dtype=float), np.array([np.nan if j is None else j for j in judged], dtype=float)
-        )
+        return cls(np.asarray(gold, dtype=float), np.array(judged, dtype=float))  # None becomes NaN
 
 
 def _weights(n: int, resamples: int, seed: int):
@@ -81,10 +79,17 @@ def _kinds(runs: Sequence[Scores]) -> tuple[list[Scores], np.ndarray]:
     """The distinct kinds of item (gold and every run's answer alike) with how many items are of each.
     Scores are few on a scale (gold in half points, answers whole or malformed), so 100,000 items are a
     few dozen kinds, and drawing items is drawing kinds with their counts as probabilities."""
-    columns = np.column_stack([runs[0].gold, *(np.nan_to_num(s.judged, nan=np.inf) for s in runs)])
-    kinds, counts = np.unique(columns, axis=0, return_counts=True)
-    judged = [np.where(np.isinf(kinds[:, i + 1]), np.nan, kinds[:, i + 1]) for i in range(len(runs))]
-    return [Scores(kinds[:, 0], j) for j in judged], counts
+    columns = [runs[0].gold, *(np.nan_to_num(s.judged, nan=np.inf) for s in runs)]
+    # One code per row from each column's own distinct values: sorting 1-D codes is far cheaper than
+    # np.unique(axis=0) on rows.
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        values, inverse = np.unique(column, return_inverse=True)
+        code = code * len(values) + inverse
+    _, first, counts = np.unique(code, return_index=True, return_counts=True)
+    kinds = [column[first] for column in columns]
+    judged = [np.where(np.isinf(kind), np.nan, kind) for kind in kinds[1:]]
+    return [Scores(kinds[0], j) for j in judged], counts
 
 
 def _kind_weights(counts: np.ndarray, resamples: int, seed: int):

@@ -148,3 +148,25 @@ def test_a_judgment_saved_after_its_run_finished_makes_the_page_show_it(
     assert "6 of" in page.replace("<span data-done>", "").replace("</span>", "")
     run.refresh_from_db()
     assert run.metrics["progress"]["done"] == 6
+
+
+def test_the_stored_metrics_are_those_of_the_judgments_against_gold_with_adjudication(finished_run):
+    from judging.metrics import judge_metrics
+    from labeling.gold import gold_scores
+    from labeling.models import Item
+
+    judged = dict(finished_run.judgments.filter(item__split="dev").values_list("item_id", "score"))
+    adjudicated = Item.objects.filter(pk__in=judged, labels__isnull=False).first()
+    Item.objects.filter(pk=adjudicated.pk).update(adjudicated_score=finished_run.project.scale_max)
+    gold = gold_scores(Item.objects.filter(pk__in=judged))
+    expected = judge_metrics(
+        gold=[gold[i] for i in sorted(gold)],
+        judged=[judged[i] for i in sorted(gold)],
+        scale_min=finished_run.project.scale_min,
+        scale_max=finished_run.project.scale_max,
+    )
+
+    computed = stored_metrics.run_figures_compute(finished_run).splits["dev"].metrics
+
+    assert gold[adjudicated.pk] == finished_run.project.scale_max
+    assert computed == expected
