@@ -33,6 +33,11 @@ HEARTBEAT_S = 5.0
 # long after its worker stops (a chunk lease after settings.JUDGE_CHUNK_LEASE_S).
 LEASE_RENEW_S = 1.0
 LEASE_EXPIRES_S = 30.0
+# Answers are saved in batches: this many, or once the oldest unsaved one is this old, or when no call is
+# in flight. A worker that dies loses at most that much (its calls in flight are lost either way), and
+# each save (a transaction, one INSERT) is shared by several judgments.
+SAVE_BATCH = 8
+SAVE_EVERY_S = 0.1
 
 
 def run_items(*, project, item_set: str) -> QuerySet[Item]:
@@ -254,8 +259,8 @@ def _reuse_judgments(run: JudgeRun, keys: dict[int, str], *, retrying: set[int])
 
 
 def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
-    """At most endpoint.concurrency calls in flight, counting every worker's (endpoint leases); each
-    judgment is saved the moment it completes, by this thread (one database connection), and
+    """At most endpoint.concurrency calls in flight, counting every worker's (endpoint leases); judgments
+    are saved in small batches as they complete (SAVE_BATCH), by this thread (one database connection), and
     cancellation stops new calls within CANCEL_POLL_S. Items other chunks hold are taken over, every
     LEASE_RENEW_S, once their lease expires."""
     todo = chunk.take()
@@ -278,6 +283,8 @@ def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
 
     queue = list(reversed(todo))
     in_flight: dict[Future, int] = {}
+    unsaved: dict[int, dict] = {}  # answers not saved yet, since `oldest`
+    oldest = 0.0
     saved = limit = 0
     last_poll = last_beat = time.monotonic()
     last_lease = -math.inf
@@ -285,7 +292,7 @@ def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
     beat_every = min(HEARTBEAT_S, lifecycle.heartbeat_every())
     with ThreadPoolExecutor(max_workers=max(1, min(run.endpoint.concurrency, len(chunk.items)))) as pool:
         try:
-            while queue or in_flight or (chunk.waiting and not state["cancelled"]):
+            while queue or in_flight or unsaved or (chunk.waiting and not state["cancelled"]):
                 if time.monotonic() - last_lease >= LEASE_RENEW_S:
                     last_lease = time.monotonic()
                     chunk.renew()
@@ -302,17 +309,21 @@ def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
                     in_flight[pool.submit(judge, query, document)] = item_id
                 if in_flight:
                     done, _ = wait(in_flight, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
-                    finished = {in_flight.pop(future): future.result() for future in done}
-                    _save_judgments(
-                        run,
-                        {item_id: _outcome_fields(keys[item_id], o) for item_id, o in finished.items()},
-                        retrying=chunk.retrying,
-                    )
-                    saved += len(finished)
+                    if done and not unsaved:
+                        oldest = time.monotonic()
+                    for future in done:
+                        item_id = in_flight.pop(future)
+                        unsaved[item_id] = _outcome_fields(keys[item_id], future.result())
                 elif state["cancelled"]:
                     break
                 else:
                     time.sleep(CANCEL_POLL_S)  # other workers hold every call this endpoint allows
+                if unsaved and (
+                    len(unsaved) >= SAVE_BATCH or time.monotonic() - oldest >= SAVE_EVERY_S or not in_flight
+                ):
+                    _save_judgments(run, unsaved, retrying=chunk.retrying)
+                    saved += len(unsaved)
+                    unsaved = {}
                 if time.monotonic() - last_poll >= CANCEL_POLL_S:
                     last_poll = time.monotonic()
                     state["cancelled"] = JudgeRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
@@ -320,6 +331,9 @@ def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
                     last_beat = time.monotonic()
                     _beat(run.pk)
         finally:
+            if unsaved:  # an answer paid for is kept, whatever stopped the loop
+                _save_judgments(run, unsaved, retrying=chunk.retrying)
+                saved += len(unsaved)
             EndpointLease.objects.filter(holder=holder).delete()
     return saved, state["cancelled"]
 
