@@ -113,22 +113,29 @@ def profile_flywheel(project, endpoint, version, *, items: int) -> None:
     from judging.models import JudgeRun
     from judging.runs import judge_run_execute, judge_run_start
 
+    # Bare calls first: they warm DSPy and LiteLLM up in this process (the first call costs seconds).
+    _, bare_cpu, bare_items = bare_predict_cpu(project, endpoint, version, threads=16)
+    print(f"  bare dspy.Predict in this process: {1000 * bare_cpu / bare_items:.2f} ms CPU per item")
     ids = list(project.items.order_by("id").values_list("id", flat=True)[:items])
     project.items.exclude(id__in=ids).update(split="train")
     project.items.filter(id__in=ids).update(split="dev")
     run = judge_run_start(
         prompt_version=version, endpoint=endpoint, item_set="dev", force_fresh=True, enqueue=False
     )
-    profiler = cProfile.Profile(time.process_time)
-    cpu = time.process_time()
+    # The chunk's own thread does the bookkeeping (saves, leases, polls); its pool threads make the calls
+    # (judge_item around dspy.Predict). cProfile sees the first only.
+    profiler = cProfile.Profile(time.thread_time)
+    cpu, own = time.process_time(), time.thread_time()
     profiler.runcall(judge_run_execute, run=run)
-    cpu = time.process_time() - cpu
+    cpu, own = time.process_time() - cpu, time.thread_time() - own
     run = JudgeRun.objects.get(pk=run.pk)
     judged = run.judgments.count()
     print(
-        f"  profile: {judged} items judged here with the worker's code, "
-        f"{1000 * cpu / judged:.2f} ms CPU per item"
+        f"  profile: {judged} items judged here with the worker's code: {1000 * cpu / judged:.2f} ms CPU per "
+        f"item, of which {1000 * own / judged:.2f} ms in the chunk's own thread (saves, leases, polls) and "
+        f"{1000 * (cpu - own) / judged:.2f} ms in its calling threads (judge_item around dspy.Predict)"
     )
+
     stats = pstats.Stats(profiler)
     stats.sort_stats("tottime").print_stats(20)
     stats.sort_stats("cumulative").print_stats("flywheel|judging|labeling|django/db", 25)

@@ -105,8 +105,16 @@ def judge_run_metrics_store(*, run: JudgeRun) -> RunFigures:
 
 
 def judge_run_metrics_forget(*, run_id: int) -> None:
-    """Judgments of the run changed: its stored figures no longer hold (computed again on next read)."""
-    JudgeRun.objects.filter(pk=run_id, metrics__isnull=False).update(metrics=None)
+    """Judgments of the run changed: its stored figures no longer hold (computed again on next read).
+    Every save of judgments calls it, so it is one prepared statement rather than a queryset to build
+    (as costly as the insert itself)."""
+    table, ops = JudgeRun._meta.db_table, connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ops.quote_name(table)} SET {ops.quote_name('metrics')} = NULL "
+            f"WHERE {ops.quote_name('id')} = %s AND {ops.quote_name('metrics')} IS NOT NULL",
+            [run_id],
+        )
 
 
 def run_figures_compute(run: JudgeRun) -> RunFigures:
