@@ -104,7 +104,7 @@ def bare_predict_cpu(project, endpoint, version, *, threads: int) -> tuple[float
         return time.monotonic() - started, time.process_time() - cpu, len(items)
 
 
-def profile_flywheel(project, endpoint, version, *, items: int) -> None:
+def profile_flywheel(project, endpoint, version, *, items: int, top: int = 25) -> None:
     """Judge `items` items in this process with the worker's own code (judge_run_execute: chunks, leases,
     saves) under cProfile, and print where the CPU goes."""
     import cProfile
@@ -137,8 +137,9 @@ def profile_flywheel(project, endpoint, version, *, items: int) -> None:
     )
 
     stats = pstats.Stats(profiler)
-    stats.sort_stats("tottime").print_stats(20)
-    stats.sort_stats("cumulative").print_stats("flywheel|judging|labeling|django/db", 25)
+    if top >= 20:
+        stats.sort_stats("tottime").print_stats(20)
+    stats.sort_stats("cumulative").print_stats("judging/|labeling/", top)
 
 
 def main() -> None:
@@ -244,6 +245,9 @@ def main() -> None:
         f"sim server {1000 * server_cpu / args.items:.1f} ms"
     )
     print(f"  Flywheel (1 worker) / Evaluate = {rate / ev_rate:.2f}")
+    if added > 1 or (args.workers > 1 and many_rate / limit < 0.9):
+        print("  where the time goes (an aim is missed): a short profile of the worker's code here")
+        profile_flywheel(project, endpoint, version, items=min(300, args.items), top=12)
     purge_queue()
 
 

@@ -126,6 +126,34 @@ def profile(action, top: int = 12) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
 
 
+def where_the_time_goes(action) -> None:
+    """The closing note of a missed aim: each query's wall time (the database's share) and the rest,
+    this process's Python and numpy."""
+    from django.db import connection
+
+    timed = []
+
+    def timing(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timed.append((time.perf_counter() - started, sql))
+
+    started, cpu = time.perf_counter(), time.process_time()
+    with connection.execute_wrapper(timing):
+        action()
+    total, cpu = time.perf_counter() - started, time.process_time() - cpu
+    in_queries = sum(seconds for seconds, _ in timed)
+    print(
+        f"  where the time goes: {1000 * total:.0f} ms in all, {1000 * in_queries:.0f} ms waiting on "
+        f"{len(timed)} queries (the database and the transfer), {1000 * cpu:.0f} ms of this process's CPU; "
+        "the queries:"
+    )
+    for seconds, sql in sorted(timed, reverse=True):
+        print(f"    {1000 * seconds:6.0f} ms  {sql[:150]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -165,6 +193,8 @@ def main() -> None:
         f"{verdict(seconds, COMPUTE_AIM_S)}; NMSE {overall.nmse:.2f} over {overall.valid} of {overall.items} "
         "items"
     )
+    if seconds > COMPUTE_AIM_S:
+        where_the_time_goes(lambda: judge_run_metrics_store(run=run))
 
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(lead)
