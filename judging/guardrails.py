@@ -13,6 +13,7 @@ bars promotion.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections import Counter
@@ -272,6 +273,11 @@ class ProjectGuardrails:
     ordinary_words: frozenset[str]
     reference_text: str
     user_names: tuple[str, ...]
+    # Findings by (text, base text): an optimizer run screens a proposal before evaluating it and checks
+    # it again when it records it as a version; the second check is a lookup.
+    checked: dict[tuple[str, str], list[dict]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def leakage(self, text: str) -> list[dict]:
         return [
@@ -290,11 +296,16 @@ class ProjectGuardrails:
         ]
 
     def prompt(self, text: str, *, base_text: str = "") -> list[dict]:
-        return [
-            *self.leakage(text),
-            *invariant_flags(text, scale_min=self.scale_min, scale_max=self.scale_max, base_text=base_text),
-            *length_flags(text),
-        ]
+        found = self.checked.get((text, base_text))
+        if found is None:
+            found = self.checked[text, base_text] = [
+                *self.leakage(text),
+                *invariant_flags(
+                    text, scale_min=self.scale_min, scale_max=self.scale_max, base_text=base_text
+                ),
+                *length_flags(text),
+            ]
+        return [dict(finding) for finding in found]
 
 
 def project_guardrails(

@@ -45,7 +45,7 @@ def judge_metrics(
     *, gold: Sequence[float], judged: Sequence[int | None], scale_min: int, scale_max: int
 ) -> JudgeMetrics:
     gold_all = np.asarray(gold, dtype=float)
-    judged_all = np.array([np.nan if j is None else j for j in judged], dtype=float)
+    judged_all = np.array(judged, dtype=float)  # None (malformed) becomes NaN
     if gold_all.shape != judged_all.shape:
         raise ValueError("gold and judged must have the same length")
     on_scale = ~np.isnan(judged_all) & (judged_all >= scale_min) & (judged_all <= scale_max)

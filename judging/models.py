@@ -113,6 +113,9 @@ class PromptVersion(models.Model):
 class JudgeRun(BackgroundRun):
     """A prompt version × model endpoint × item set → judgments."""
 
+    # A resumed run's stored metrics are forgotten; its finish stores them anew.
+    COLUMNS_ON = {BackgroundRun.Status.QUEUED: {"metrics": None}}
+
     class ItemSet(models.TextChoices):
         TRAIN = "train", "train split"
         DEV = "dev", "dev split"
@@ -129,6 +132,9 @@ class JudgeRun(BackgroundRun):
     )
     total_items = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # A finished run's progress counters and metrics per split (with intervals), computed once by
+    # judging.stored_metrics; empty while the run is active or once its judgments changed.
+    metrics = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

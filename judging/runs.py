@@ -15,12 +15,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from judging.models import ChunkLease, EndpointLease, JudgeRun, Judgment, ModelEndpoint, PromptVersion
 from judging.program import JudgeOutcome, endpoint_lm, judge_item, judge_program, judgment_cache_key
+from judging.stored_metrics import judge_run_metrics_forget, judge_run_metrics_store
 from labeling import lifecycle
 from labeling.models import Item, Label
 
@@ -32,6 +33,11 @@ HEARTBEAT_S = 5.0
 # long after its worker stops (a chunk lease after settings.JUDGE_CHUNK_LEASE_S).
 LEASE_RENEW_S = 1.0
 LEASE_EXPIRES_S = 30.0
+# Answers are saved in batches: this many, or once the oldest unsaved one is this old, or when no call is
+# in flight. A worker that dies loses at most that much (its calls in flight are lost either way), and
+# each save (a transaction, one INSERT) is shared by several judgments.
+SAVE_BATCH = 8
+SAVE_EVERY_S = 0.1
 
 
 def run_items(*, project, item_set: str) -> QuerySet[Item]:
@@ -253,8 +259,8 @@ def _reuse_judgments(run: JudgeRun, keys: dict[int, str], *, retrying: set[int])
 
 
 def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
-    """At most endpoint.concurrency calls in flight, counting every worker's (endpoint leases); each
-    judgment is saved the moment it completes, by this thread (one database connection), and
+    """At most endpoint.concurrency calls in flight, counting every worker's (endpoint leases); judgments
+    are saved in small batches as they complete (SAVE_BATCH), by this thread (one database connection), and
     cancellation stops new calls within CANCEL_POLL_S. Items other chunks hold are taken over, every
     LEASE_RENEW_S, once their lease expires."""
     todo = chunk.take()
@@ -277,6 +283,8 @@ def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
 
     queue = list(reversed(todo))
     in_flight: dict[Future, int] = {}
+    unsaved: dict[int, dict] = {}  # answers not saved yet, since `oldest`
+    oldest = 0.0
     saved = limit = 0
     last_poll = last_beat = time.monotonic()
     last_lease = -math.inf
@@ -284,7 +292,7 @@ def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
     beat_every = min(HEARTBEAT_S, lifecycle.heartbeat_every())
     with ThreadPoolExecutor(max_workers=max(1, min(run.endpoint.concurrency, len(chunk.items)))) as pool:
         try:
-            while queue or in_flight or (chunk.waiting and not state["cancelled"]):
+            while queue or in_flight or unsaved or (chunk.waiting and not state["cancelled"]):
                 if time.monotonic() - last_lease >= LEASE_RENEW_S:
                     last_lease = time.monotonic()
                     chunk.renew()
@@ -301,17 +309,21 @@ def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
                     in_flight[pool.submit(judge, query, document)] = item_id
                 if in_flight:
                     done, _ = wait(in_flight, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
-                    finished = {in_flight.pop(future): future.result() for future in done}
-                    _save_judgments(
-                        run,
-                        {item_id: _outcome_fields(keys[item_id], o) for item_id, o in finished.items()},
-                        retrying=chunk.retrying,
-                    )
-                    saved += len(finished)
+                    if done and not unsaved:
+                        oldest = time.monotonic()
+                    for future in done:
+                        item_id = in_flight.pop(future)
+                        unsaved[item_id] = _outcome_fields(keys[item_id], future.result())
                 elif state["cancelled"]:
                     break
                 else:
                     time.sleep(CANCEL_POLL_S)  # other workers hold every call this endpoint allows
+                if unsaved and (
+                    len(unsaved) >= SAVE_BATCH or time.monotonic() - oldest >= SAVE_EVERY_S or not in_flight
+                ):
+                    _save_judgments(run, unsaved, retrying=chunk.retrying)
+                    saved += len(unsaved)
+                    unsaved = {}
                 if time.monotonic() - last_poll >= CANCEL_POLL_S:
                     last_poll = time.monotonic()
                     state["cancelled"] = JudgeRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
@@ -319,6 +331,9 @@ def _judge_concurrently(run: JudgeRun, chunk: _Chunk) -> tuple[int, bool]:
                     last_beat = time.monotonic()
                     _beat(run.pk)
         finally:
+            if unsaved:  # an answer paid for is kept, whatever stopped the loop
+                _save_judgments(run, unsaved, retrying=chunk.retrying)
+                saved += len(unsaved)
             EndpointLease.objects.filter(holder=holder).delete()
     return saved, state["cancelled"]
 
@@ -395,15 +410,45 @@ def _save_judgments(run: JudgeRun, rows: dict[int, dict], *, retrying: set[int])
     if not rows:
         return
     with transaction.atomic():
-        Judgment.objects.bulk_create(
-            [Judgment(run=run, item_id=item_id, **fields) for item_id, fields in rows.items()],
-            ignore_conflicts=True,
-        )
+        _insert_judgments(run, rows)
         for item_id in retrying.intersection(rows):
             if not rows[item_id]["error_kind"]:
                 Judgment.objects.filter(run=run, item_id=item_id).exclude(error_kind="").update(
                     **rows[item_id]
                 )
+        # A chunk still saving after its run finished (a cancel with calls in flight) makes the run's
+        # stored metrics stale.
+        judge_run_metrics_forget(run_id=run.pk)
+
+
+def _insert_judgments(run: JudgeRun, rows: dict[int, dict]) -> None:
+    """bulk_create(ignore_conflicts=True) without its per-field preparation, the worker's largest cost per
+    item besides the call itself: one INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite alike)
+    executed for all rows. Columns come from the model, so a field added later gets its default."""
+    fields = [field for field in Judgment._meta.concrete_fields if not field.primary_key]
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    cost = Judgment._meta.get_field("cost")
+    values = []
+    for item_id, given in rows.items():
+        given = {**given, "run_id": run.pk, "item_id": item_id}
+        row = []
+        for field in fields:
+            if field.attname == "created_at":
+                row.append(now)
+            elif field is cost:
+                row.append(ops.adapt_decimalfield_value(given["cost"], cost.max_digits, cost.decimal_places))
+            else:
+                row.append(given[field.attname] if field.attname in given else field.get_default())
+        values.append(row)
+    columns = ", ".join(ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {ops.quote_name(Judgment._meta.db_table)} ({columns}) VALUES ({placeholders}) "
+            "ON CONFLICT DO NOTHING",
+            values,
+        )
 
 
 def judge_run_finish_if_complete(*, run_id: int) -> bool:
@@ -413,13 +458,21 @@ def judge_run_finish_if_complete(*, run_id: int) -> bool:
     if run.is_finished:
         return True
     if run.cancel_requested:
-        return lifecycle.run_finish(JudgeRun, pk=run.pk, status=JudgeRun.Status.CANCELLED)
+        return _finish(run, status=JudgeRun.Status.CANCELLED)
     judged = Judgment.objects.filter(run=run, item=OuterRef("pk"))
     if run_items(project=run.project, item_set=run.item_set).filter(~Exists(judged)).exists():
         return False
     error = judge_run_error_summary(run)
-    status = JudgeRun.Status.FAILED if error else JudgeRun.Status.DONE
-    return lifecycle.run_finish(JudgeRun, pk=run.pk, status=status, error=error)
+    return _finish(run, status=JudgeRun.Status.FAILED if error else JudgeRun.Status.DONE, error=error)
+
+
+def _finish(run: JudgeRun, *, status: str, error: str = "") -> bool:
+    """The run settles: its metrics are computed now, once, and stored with it."""
+    if not lifecycle.run_finish(JudgeRun, pk=run.pk, status=status, error=error):
+        return False
+    run.refresh_from_db()
+    judge_run_metrics_store(run=run)
+    return True
 
 
 def judge_run_error_summary(run: JudgeRun) -> str:

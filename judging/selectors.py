@@ -5,64 +5,25 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-import numpy as np
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import QuerySet
 
-from judging import runs
-from judging.metrics import JudgeMetrics, judge_metrics
+from judging import runs, stored_metrics
+from judging.metrics import JudgeMetrics
 from judging.models import JudgeRun, Judgment
 from labeling.gold import gold_scores
-from labeling.models import SPLITS, Item
+from labeling.models import Item
 
 
 def run_progress(run: JudgeRun) -> dict:
-    """Counters for the live progress bar, in three queries whatever the run's size."""
-    totals = run.judgments.aggregate(
-        done=Count("id"),
-        scored=Count("id", filter=Q(score__isnull=False)),
-        malformed=Count("id", filter=Q(malformed=True)),
-        errors=Count("id", filter=~Q(error_kind="")),
-        reused=Count("id", filter=Q(reused_from__isnull=False)),
-        input_tokens=Sum("input_tokens"),
-        output_tokens=Sum("output_tokens"),
-        cost=Sum("cost"),
-    )
-    errors_by_kind = {
-        Judgment.ErrorKind(kind).label: n
-        for kind, n in run.judgments.exclude(error_kind="").values_list("error_kind").annotate(n=Count("id"))
-    }
-    latencies = np.array(
-        list(
-            run.judgments.filter(reused_from__isnull=True, error_kind="").values_list("latency_ms", flat=True)
-        )
-    )
-    total = run.total_items or 0
-    return {
-        **{k: v or 0 for k, v in totals.items()},
-        "total": total,
-        "percent": round(100 * totals["done"] / total) if total else 100,
-        "errors_by_kind": errors_by_kind,
-        "latency_p50": float(np.percentile(latencies, 50)) if len(latencies) else None,
-        "latency_p95": float(np.percentile(latencies, 95)) if len(latencies) else None,
-        "stalled_for_s": runs.judge_run_stalled_for(run),
-    }
+    """Counters for the live progress bar (stored with a finished run), and how long it has stalled."""
+    return {**stored_metrics.run_progress_counts(run), "stalled_for_s": runs.judge_run_stalled_for(run)}
 
 
 def run_metrics(run: JudgeRun) -> dict[str, JudgeMetrics]:
-    """Metrics against gold for each split and for all gold items of the run. Items whose call failed
-    (an error, not a malformed output) are left out: the model never answered them."""
-    rows = list(run.judgments.filter(error_kind="").values_list("item_id", "item__split", "score"))
-    gold = gold_scores(Item.objects.filter(judgments__run=run))
-    project = run.project
-    result = {}
-    for split in (*SPLITS, "all"):
-        chosen = [(gold[i], score) for i, s, score in rows if i in gold and (split == "all" or s == split)]
-        if chosen:
-            g, j = zip(*chosen, strict=True)
-            result[split] = judge_metrics(
-                gold=g, judged=j, scale_min=project.scale_min, scale_max=project.scale_max
-            )
-    return result
+    """Metrics against gold for each split and for all gold items of the run (stored with a finished
+    run). Items whose call failed (an error, not a malformed output) are left out: the model never
+    answered them."""
+    return {split: figures.metrics for split, figures in stored_metrics.run_figures(run).splits.items()}
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "project": version.project,
         "lineage": versions.version_lineage(version)[1:],
         "measurements": [
-            (measurements[s], intervals.measured_figures(JudgeRun.objects.get(pk=measurements[s].run_id), s))
+            (measurements[s], intervals.shown_figures(measurements[s].intervals))
             for s in SPLITS
             if s in measurements
         ],

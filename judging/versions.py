@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-import numpy as np
 from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils.html import format_html, format_html_join
@@ -16,10 +15,11 @@ from django.utils.safestring import SafeString
 from dspy.utils.saving import get_dependency_versions
 
 from judging.guardrails import ProjectGuardrails, version_flags
+from judging.intervals import Interval
 from judging.metrics import JudgeMetrics
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.program import judge_program
-from judging.selectors import run_metrics
+from judging.stored_metrics import SplitFigures, run_figures
 from labeling.models import SPLITS, Project
 
 # Which splits a finished run can have measured, by its item set.
@@ -39,6 +39,7 @@ class SplitMeasurement:
     split: str
     run_id: int
     metrics: JudgeMetrics
+    intervals: dict[str, Interval]  # 95% bootstrap intervals of the metrics
     judgments: int  # judgments that got an answer (scored or malformed)
     dollars_per_1000: Decimal | None
     latency_p50_ms: float | None
@@ -85,35 +86,22 @@ def _newest_per_split(runs: list[JudgeRun]) -> dict[str, SplitMeasurement]:
         missing = [split for split in _RUN_SPLITS[run.item_set] if split not in found]
         if not missing:
             continue
-        metrics = run_metrics(run)
-        found |= _measurements(run, {split: metrics[split] for split in missing if split in metrics})
+        splits = run_figures(run).splits
+        found |= {split: _measurement(run, split, splits[split]) for split in missing if split in splits}
         if len(found) == len(SPLITS):
             break
     return {split: found[split] for split in SPLITS if split in found}
 
 
-def _measurements(run: JudgeRun, metrics: dict[str, JudgeMetrics]) -> dict[str, SplitMeasurement]:
-    # A reused judgment cost nothing this time; what it costs to judge is what its original call cost.
-    rows: dict[str, list[tuple]] = {split: [] for split in metrics}
-    for split, *row in run.judgments.filter(item__split__in=metrics, error_kind="").values_list(
-        "item__split", "cost", "reused_from__cost", "latency_ms", "reused_from__latency_ms"
-    ):
-        rows[split].append(row)
-    return {split: _measurement(run, split, metrics[split], rows[split]) for split in metrics}
-
-
-def _measurement(run: JudgeRun, split: str, metrics: JudgeMetrics, rows: list[tuple]) -> SplitMeasurement:
-    costs = [donor_cost if donor_cost is not None else cost for cost, donor_cost, _, _ in rows]
-    latencies = [donor if donor is not None else own for _, _, own, donor in rows]
+def _measurement(run: JudgeRun, split: str, figures: SplitFigures) -> SplitMeasurement:
     return SplitMeasurement(
         split=split,
         run_id=run.pk,
-        metrics=metrics,
-        judgments=len(rows),
-        dollars_per_1000=(sum(costs, Decimal(0)) * 1000 / len(rows)).quantize(Decimal("0.0001"))
-        if rows
-        else None,
-        latency_p50_ms=float(np.percentile(latencies, 50)) if latencies else None,
+        metrics=figures.metrics,
+        intervals=figures.intervals,
+        judgments=figures.judgments,
+        dollars_per_1000=figures.dollars_per_1000,
+        latency_p50_ms=figures.latency_p50_ms,
     )
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from judging import charts, intervals, runs, selectors, services
+from judging import charts, intervals, runs, selectors, services, stored_metrics
 from judging.access import project_for, run_for
 from judging.amplification import expected_quality, run_export_lines
 from judging.forms import JudgeRunForm, ModelEndpointForm
@@ -82,18 +82,19 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             response.status_code = HttpResponseStopPolling.status_code
             response["HX-Refresh"] = "true"
         return response
-    metrics = selectors.run_metrics(run) if run.judgments.exists() else {}
-    overall = metrics.get("all")
+    splits = stored_metrics.run_figures(run).splits if progress["done"] else {}
+    overall = splits.get("all")
     context = {
         "run": run,
         "project": run.project,
         "progress": progress,
         "metrics": [
-            (split, metrics[split], intervals.measured_figures(run, split))
-            for split in (*SPLITS, "all")
-            if split in metrics
+            (split, figures.metrics, intervals.shown_figures(figures.intervals))
+            for split, figures in splits.items()
         ],
-        "confusion": charts.confusion_heatmap(overall.confusion, run.project.scale_min) if overall else None,
+        "confusion": charts.confusion_heatmap(overall.metrics.confusion, run.project.scale_min)
+        if overall
+        else None,
         "is_simulator": run.endpoint.is_simulator,
     }
     if run.item_set == JudgeRun.ItemSet.UNLABELED:

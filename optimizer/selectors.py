@@ -9,7 +9,8 @@ from django.db.models.functions import Abs
 
 from judging import intervals
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
-from judging.selectors import latest_full_runs, run_disagreements
+from judging.selectors import latest_full_runs
+from judging.stored_metrics import run_figures
 from judging.trend import TrendPoint, version_trend
 from optimizer.bullets import BULLET_SPLITS, in_direction
 from optimizer.models import Bullet, BulletChange, LibraryInstruction, OptimizationRun
@@ -134,7 +135,8 @@ def prompt_version_counts(project) -> list[VersionCounts]:
 
 
 def _bullet_split_disagreements(run: JudgeRun) -> int:
-    return len(run_disagreements(run, splits=BULLET_SPLITS))
+    splits = run_figures(run).splits  # stored with the finished run
+    return sum(splits[split].disagreements for split in BULLET_SPLITS if split in splits)
 
 
 @dataclass(frozen=True)
@@ -178,8 +180,8 @@ def run_before_after(run: OptimizationRun) -> dict | None:
     if not base or not best:
         return None
     scale = {"scale_min": run.project.scale_min, "scale_max": run.project.scale_max}
-    before = intervals.shown_figures(intervals.metric_intervals(intervals.scores_of(base), **scale))
-    after = intervals.shown_figures(intervals.metric_intervals(intervals.scores_of(best), **scale))
+    before = intervals.shown_figures(run_figures(run.base_test_run).splits["test"].intervals)
+    after = intervals.shown_figures(run_figures(run.best_test_run).splits["test"].intervals)
     paired = intervals.paired_scores(base, best)
     differences = intervals.paired_differences(*paired, **scale)
     rows = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from judging import intervals
 from judging.intervals import Scores, alpha_interval, metric_intervals, paired_differences, shown, verdict
 from judging.metrics import judge_metrics
 
@@ -68,7 +69,7 @@ def test_the_same_input_gives_the_same_interval():
     assert first == again
 
 
-def test_ten_thousand_items_are_bootstrapped_in_blocks_with_every_metric_bounded():
+def test_ten_thousand_items_are_bootstrapped_with_every_metric_bounded():
     gold, judged = sample(10_000, noise=0.8, malformed=0.1, seed=6)
     differences = paired_differences(
         Scores.of(gold, judged), Scores.of(gold, judged[::-1]), scale_min=0, scale_max=3
@@ -93,3 +94,15 @@ def test_krippendorffs_alpha_against_gold_carries_a_bootstrap_interval_and_is_on
     assert perfect.estimate == pytest.approx(1.0)
     assert noisy.low <= noisy.estimate <= noisy.high < 1.0
     assert noisy.estimate > 0.5
+
+
+def test_drawing_kinds_of_item_gives_the_intervals_of_drawing_the_items_themselves(monkeypatch):
+    gold, judged = sample(2_000, noise=0.8, malformed=0.1, seed=8)
+    by_kind = metric_intervals(Scores.of(gold, judged), scale_min=0, scale_max=3)
+    monkeypatch.setattr(intervals, "_MAX_KINDS", 0)  # as for scores off any scale
+    by_item = metric_intervals(Scores.of(gold, judged), scale_min=0, scale_max=3)
+    for name, found in by_kind.items():
+        width = by_item[name].high - by_item[name].low
+        assert found.estimate == pytest.approx(by_item[name].estimate), name
+        assert found.low == pytest.approx(by_item[name].low, abs=0.1 * width), name
+        assert found.high == pytest.approx(by_item[name].high, abs=0.1 * width), name

@@ -9,10 +9,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from judging.intervals import measured_figures
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.runs import judge_run_start
 from judging.selectors import run_disagreements, run_metrics
+from judging.stored_metrics import run_shown_figures
 from labeling.models import Item, Label
 from labeling.numbers import significant
 
@@ -81,7 +81,7 @@ def test_every_metric_on_the_run_page_carries_its_95_percent_interval(client_for
     page = client_for(reviewer).get(reverse("judging:run", args=[finished_run.pk])).content.decode()
     row = re.search(r'<tr data-split="all".*?</tr>', page, re.DOTALL)[0]
     nmse = run_metrics(finished_run)["all"].nmse
-    figures = measured_figures(finished_run, "all")
+    figures = run_shown_figures(finished_run, "all")
     assert figures["nmse"].startswith(f"{significant(nmse)} (") and figures["nmse"] in row
     for name in ("malformed_rate", "mae", "exact", "within_one", "kappa"):
         interval = r"(-?[\d.]+%?–-?[\d.]+%?|-[\d.]+%? to -?[\d.]+%?)"

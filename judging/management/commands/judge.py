@@ -7,7 +7,7 @@ import time
 from celery.signals import task_postrun
 from django.core.management.base import BaseCommand, CommandError
 
-from judging import intervals, runs, selectors
+from judging import intervals, runs, selectors, stored_metrics
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.tasks import judge_chunk_task
 from labeling.lifecycle import TransitionRefused
@@ -112,11 +112,11 @@ class Command(BaseCommand):
                     f"--resume {run.pk} re-queues only what is missing."
                 )
             time.sleep(2)
-        measured = selectors.run_metrics(run)
-        for split, metrics in measured.items():
-            figures = intervals.measured_figures(run, split)
+        measured = stored_metrics.run_figures(run).splits
+        for split, found in measured.items():
+            figures = intervals.shown_figures(found.intervals)
             self.stdout.write(
-                f"  {split:>5}: {metrics.items} items, NMSE {figures['nmse']}, malformed "
+                f"  {split:>5}: {found.metrics.items} items, NMSE {figures['nmse']}, malformed "
                 f"{figures['malformed_rate']}, kappa {figures['kappa']}, MAE {figures['mae']}"
             )
         if measured:
