@@ -15,6 +15,13 @@ from optimizer.bullets import BULLET_SPLITS, in_direction
 from optimizer.models import Bullet, BulletChange, LibraryInstruction, OptimizationRun
 
 
+def run_item_bullet(run: JudgeRun, item_id: int) -> Bullet | None:
+    """The bullet made of this item for the run's (prompt version, model), whichever run made it."""
+    return Bullet.objects.filter(
+        prompt_version=run.prompt_version_id, endpoint=run.endpoint_id, item_id=item_id
+    ).first()
+
+
 def approved_bullets(project, prompt_version=None) -> QuerySet[Bullet]:
     """Approved bullets (merge survivors among them) of the project, or of one prompt version."""
     bullets = Bullet.objects.filter(project=project, status=Bullet.Status.APPROVED)

@@ -162,6 +162,9 @@ def bullets_generate(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         messages.info(request, "No disagreement on a train or dev item here: nothing to make a bullet of.")
+    # One item's bullet: land on that bullet, not on the whole list it would be lost in.
+    if item_id.isdigit() and (bullet := selectors.run_item_bullet(run, int(item_id))):
+        return redirect("optimizer:bullet", pk=bullet.pk)
     url = reverse("optimizer:bullets", args=[run.project.slug])
     return redirect(f"{url}?status=&version={run.prompt_version_id}")
 
