@@ -9,7 +9,7 @@ from django.db.models.functions import Abs
 
 from judging import intervals
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
-from judging.selectors import latest_full_runs, run_disagreements
+from judging.selectors import latest_bullet_runs, run_disagreements
 from judging.trend import TrendPoint, version_trend
 from optimizer.bullets import BULLET_SPLITS, in_direction
 from optimizer.models import Bullet, BulletChange, LibraryInstruction, OptimizationRun
@@ -86,9 +86,10 @@ def with_card_data(bullets: QuerySet[Bullet]) -> QuerySet[Bullet]:
 
 @dataclass(frozen=True)
 class VersionCounts:
-    """The flywheel's gauge for one prompt version on one model: the disagreements of its latest full
-    judge run (on train and dev items, the ones bullets are made of) and its bullets by status. `run` and
-    `disagreements` are None while the pair has only partial runs (e.g. the optimizer's test-split one)."""
+    """The flywheel's gauge for one prompt version on one model: the disagreements of its latest run over
+    train or dev items (all labeled items, or one split: see judging.selectors.BULLET_RUN_ITEM_SETS) on
+    those items, the ones bullets are made of, and its bullets by status. `run` and `disagreements` are
+    None while the pair has only runs of other items (e.g. the optimizer's test-split ones)."""
 
     prompt_version: object
     endpoint: object
@@ -101,7 +102,7 @@ class VersionCounts:
 
 def prompt_version_counts(project) -> list[VersionCounts]:
     """One row per (prompt version, model) with a finished judge run, the oldest version first."""
-    full = latest_full_runs(project)
+    counted = latest_bullet_runs(project)
     pairs = set(
         project.judge_runs.filter(status=JudgeRun.Status.DONE)
         .values_list("prompt_version_id", "endpoint_id")
@@ -124,7 +125,7 @@ def prompt_version_counts(project) -> list[VersionCounts]:
     rows = []
     for key in pairs:
         counts = by_key.get(key, {})
-        run = full.get(key)
+        run = counted.get(key)
         rows.append(
             VersionCounts(
                 prompt_version=versions[key[0]],

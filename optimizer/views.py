@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from judging import charts
 from judging.models import PromptVersion
-from judging.selectors import full_runs
+from judging.selectors import bullet_runs
 from labeling.roles import REVIEWER
 from optimizer import bullets as rules
 from optimizer import library, selectors
@@ -75,7 +75,7 @@ def bullet_queue(request: HttpRequest, slug: str) -> HttpResponse:
         "suggestions": suggestions,
         "suggested_bullets": sum(len(group) for group in groups),
         "query_without_page": urlencode(filters) + "&",
-        "latest_full_run": full_runs(project).first(),
+        "latest_bullet_run": bullet_runs(project).first(),
     }
     if request.htmx and request.GET.get("part") == "suggestions":
         return render(request, "optimizer/bullet_queue.html#suggestions", context)
