@@ -152,7 +152,8 @@ class Progress:
 
     @property
     def percent(self) -> int:
-        return round(100 * self.done / self.target) if self.target else 100
+        # 0 of 0 is an empty bar: nothing was done, however complete the project looks.
+        return round(100 * self.done / self.target) if self.target else 0
 
 
 # A fixed statement in plain SQL: building it with the ORM cost more CPU than running it, on every label.
