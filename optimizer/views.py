@@ -76,6 +76,8 @@ def bullet_queue(request: HttpRequest, slug: str) -> HttpResponse:
         "suggested_bullets": sum(len(group) for group in groups),
         "query_without_page": urlencode(filters) + "&",
         "latest_bullet_run": bullet_runs(project).first(),
+        # Said once above the list rather than by every bullet.
+        "no_rationale_on_page": bool(page) and not any(bullet.human_rationale for bullet in page),
     }
     if request.htmx and request.GET.get("part") == "suggestions":
         return render(request, "optimizer/bullet_queue.html#suggestions", context)

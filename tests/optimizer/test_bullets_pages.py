@@ -96,6 +96,20 @@ def test_an_item_with_its_bullet_links_to_it_instead_of_offering_to_make_it_agai
     assert "1 already there" in again.content.decode()
 
 
+def test_bullets_of_labels_without_rationales_say_so_once_and_page_by_gap(
+    client_for, reviewer, project, annotator
+):
+    rows = [Row("train", gold=1, judge=2 + n % 4, rationale="", reasoning=f"Reason {n}.") for n in range(30)]
+    bullets_generate_from_run(run=run_make(project, annotator, rows), user=reviewer)
+
+    page = client_for(reviewer).get(reverse("optimizer:bullets", args=[project.slug])).content.decode()
+
+    assert "<h1>Disagreements &amp; bullets · " in page
+    assert "(none given)" not in page and "Human rationale" not in page
+    assert page.count("data-no-rationale") == 1
+    assert "Smaller gaps →" in page and "Older" not in page
+
+
 def test_the_queue_escapes_untrusted_text_and_filters_by_status_and_direction(client_for, reviewer, bullets):
     client = client_for(reviewer)
     url = reverse("optimizer:bullets", args=[bullets[0].project.slug])
