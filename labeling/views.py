@@ -323,15 +323,18 @@ def adjudicate(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
 def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for(request, slug, REVIEWER)
     result = agreement_compute(
-        rows=selectors.project_label_rows(project=project), scale_points=project.scale_points
+        rows=selectors.project_label_rows(project=project),
+        scale_points=project.scale_points,
+        sources=selectors.label_sources(),
     )
     figures = {}
+    # A chart with nothing to draw is an empty axis: the page says why in words instead.
     if result.annotators:
-        figures = {
-            "distribution": charts.distribution_chart(result),
-            "bias": charts.bias_chart(result),
-            "kappa": charts.kappa_heatmap(result),
-        }
+        figures["distribution"] = charts.distribution_chart(result)
+    if result.has_bias:
+        figures["bias"] = charts.bias_chart(result)
+    if result.pairs:
+        figures["kappa"] = charts.kappa_heatmap(result)
     return render(
         request, "labeling/agreement.html", {"project": project, "agreement": result, "figures": figures}
     )
