@@ -57,7 +57,7 @@ def versions_chart(history: list[dict]) -> dict:
             **_LAYOUT,
             "height": 420,
             "xaxis": {**order, "matches": "x2", "showticklabels": False},
-            "xaxis2": {**order, "anchor": "y2"},
+            "xaxis2": {**order, "anchor": "y2", "automargin": True},
             "yaxis": {"title": {"text": "NMSE"}, "rangemode": "tozero", "domain": [0.45, 1]},
             "yaxis2": {
                 "title": {"text": "malformed %"},
@@ -65,7 +65,7 @@ def versions_chart(history: list[dict]) -> dict:
                 "domain": [0, 0.3],
                 "anchor": "x2",
             },
-            "legend": {"orientation": "h", "y": -0.45, "title": {"text": "items judged"}},
+            "legend": {"orientation": "h", "x": 0, "y": 1.12, "title": {"text": "items judged"}},
         },
     )
     return json.loads(figure.to_json())
