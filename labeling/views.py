@@ -241,7 +241,11 @@ def my_labels(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     page = Paginator(labels, 50).get_page(request.GET.get("page"))
-    return render(request, "labeling/my_labels.html", {"project": project, "page": page})
+    context = {"project": project, "page": page}
+    if not page.paginator.count:
+        # An empty list: say whether anything is waiting, so "Start labeling" is no loop back to nothing.
+        context["progress"] = selectors.annotator_progress(project=project, annotator=request.user)
+    return render(request, "labeling/my_labels.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -146,6 +146,17 @@ def test_on_items_whose_imported_labels_meet_the_target_the_page_says_so_and_dra
     assert reverse("labeling:project_edit", args=[project.slug]) not in body
 
 
+def test_my_labels_when_empty_says_whether_anything_is_waiting(client_for, annotator, reviewer, project):
+    (item,) = items_make(project, 1)
+    url = reverse("labeling:my_labels", args=[project.slug])
+    assert "Start labeling" in client_for(annotator).get(url).content.decode()
+
+    label_make(item, reviewer, 3)
+
+    body = client_for(annotator).get(url).content.decode()
+    assert "Nothing is waiting for you either" in body and "Start labeling" not in body
+
+
 def test_a_lead_with_nothing_to_label_is_pointed_to_the_labels_per_item_setting(
     client_for, lead, reviewer, project
 ):
