@@ -27,34 +27,59 @@ def confusion_heatmap(confusion: list[list[int]], scale_min: int) -> dict:
 
 
 def versions_chart(history: list[dict]) -> dict:
-    """NMSE and malformed rate for each finished run, in order, labelled by prompt version and model."""
-    labels = [f"#{h['run'].pk} v{h['run'].prompt_version_id} {h['run'].endpoint.name}" for h in history]
-    figure = go.Figure(
-        [
+    """NMSE and malformed rate for each finished run, in order: one line per split (a dev run and a test
+    run measure different items, so one line through both would read as a change), NMSE above and the
+    malformed rate below on axes of their own so neither line sits on the other."""
+    labels = {h["run"].pk: _run_label(h["run"]) for h in history}
+    splits = list(dict.fromkeys(h["run"].item_set for h in history))
+    traces = []
+    for colour, split in zip(_SPLIT_COLOURS, splits, strict=False):
+        runs = [h for h in history if h["run"].item_set == split]
+        name = _split_label(split)
+        x = [labels[h["run"].pk] for h in runs]
+        common = {"x": x, "mode": "lines+markers", "legendgroup": split, "line": {"color": colour}}
+        traces.append(go.Scatter(y=[h["metrics"].nmse for h in runs], name=name, **common))
+        traces.append(
             go.Scatter(
-                x=labels, y=[h["metrics"].nmse for h in history], name="NMSE (0–100)", mode="lines+markers"
-            ),
-            go.Scatter(
-                x=labels,
-                y=[100 * h["metrics"].malformed_rate for h in history],
-                name="malformed %",
-                mode="lines+markers",
+                y=[100 * h["metrics"].malformed_rate for h in runs],
+                name=name,
+                showlegend=False,
+                xaxis="x2",
                 yaxis="y2",
-            ),
-        ],
+                **common,
+            )
+        )
+    # Categories in run order, whichever line a run belongs to.
+    order = {"categoryorder": "array", "categoryarray": list(labels.values())}
+    figure = go.Figure(
+        traces,
         layout={
             **_LAYOUT,
-            "yaxis": {"title": {"text": "NMSE"}, "rangemode": "tozero"},
+            "height": 420,
+            "xaxis": {**order, "matches": "x2", "showticklabels": False},
+            "xaxis2": {**order, "anchor": "y2", "automargin": True},
+            "yaxis": {"title": {"text": "NMSE"}, "rangemode": "tozero", "domain": [0.45, 1]},
             "yaxis2": {
                 "title": {"text": "malformed %"},
-                "overlaying": "y",
-                "side": "right",
                 "rangemode": "tozero",
+                "domain": [0, 0.3],
+                "anchor": "x2",
             },
-            "legend": {"orientation": "h", "y": -0.25},
+            "legend": {"orientation": "h", "x": 0, "y": 1.12, "title": {"text": "items judged"}},
         },
     )
     return json.loads(figure.to_json())
+
+
+def _run_label(run) -> str:
+    return f"#{run.pk} v{run.prompt_version_id} {run.endpoint.name} · {run.item_set}"
+
+
+def _split_label(item_set: str) -> str:
+    return {"labeled": "all labeled items"}.get(item_set, f"{item_set} split")
+
+
+_SPLIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
 
 
 def models_chart(rows: list[dict]) -> dict:

@@ -93,24 +93,25 @@ def disagreement_judgments(rows: list[Disagreement]) -> list[tuple[Disagreement,
     return [(d, by_id[d.judgment_id]) for d in rows]
 
 
-# A full judge run judged every labeled item of every split ("all labeled items"), to the last one: its
-# train and dev disagreements are what bullets are made of, and its figures cover the whole gold set. The
-# optimizer's measurement of a version on the test split alone, a run of one split and a run of
-# unlabeled items are not full, however recent.
-FULL_ITEM_SETS = (JudgeRun.ItemSet.LABELED,)
+# The run the flywheel counts for a (prompt version, model): its latest finished run over items bullets
+# are made of (train and dev, see optimizer/bullets.py), started from the runs page or the `judge`
+# command: all labeled items, or the train or dev split alone, as the README's own loop judges dev then
+# test. A test-split run (which is all the optimizer starts, to measure base and best) and a run of
+# unlabeled items have no such items, so they never count, however recent.
+BULLET_RUN_ITEM_SETS = (JudgeRun.ItemSet.LABELED, JudgeRun.ItemSet.TRAIN, JudgeRun.ItemSet.DEV)
 
 
-def full_runs(project) -> QuerySet[JudgeRun]:
-    """The project's finished full judge runs (see FULL_ITEM_SETS), newest first."""
-    return project.judge_runs.filter(status=JudgeRun.Status.DONE, item_set__in=FULL_ITEM_SETS).order_by(
+def bullet_runs(project) -> QuerySet[JudgeRun]:
+    """The project's finished runs over train or dev items (see BULLET_RUN_ITEM_SETS), newest first."""
+    return project.judge_runs.filter(status=JudgeRun.Status.DONE, item_set__in=BULLET_RUN_ITEM_SETS).order_by(
         "-created_at", "-id"
     )
 
 
-def latest_full_runs(project) -> dict[tuple[int, int], JudgeRun]:
-    """(prompt version id, endpoint id) → the newest finished full run of that pair, in one query."""
+def latest_bullet_runs(project) -> dict[tuple[int, int], JudgeRun]:
+    """(prompt version id, endpoint id) → the newest finished bullet run of that pair, in one query."""
     latest: dict[tuple[int, int], JudgeRun] = {}
-    for run in full_runs(project).select_related("prompt_version", "endpoint"):
+    for run in bullet_runs(project).select_related("prompt_version", "endpoint"):
         latest.setdefault((run.prompt_version_id, run.endpoint_id), run)
     return latest
 

@@ -74,6 +74,8 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if s in measurements
         ],
         "refusals": promotion.promotion_refusals(version, measurements.get("test")),
+        # Already measured on test: say which run rather than offer it as if it were still to do.
+        "test_run_id": measurements["test"].run_id if "test" in measurements else None,
         "promotions": version.promotions.select_related("previous", "promoted_by"),
         "children": version.children.all(),
     }

@@ -203,6 +203,10 @@ def run_item(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
         "filter_query": _filter_query(filters),
         "back_query": _filter_query(filters, page=list_page if list_page and list_page > 1 else ""),
         "neighbours": neighbours,
+        # Through the reverse relation, so judging imports nothing from the optimizer app.
+        "bullet_id": item.bullets.filter(prompt_version=run.prompt_version_id, endpoint=run.endpoint_id)
+        .values_list("pk", flat=True)
+        .first(),
     }
     return render(request, "judging/run_item.html", context)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import krippendorff
@@ -49,22 +49,34 @@ class Agreement:
     alpha: float | None
     pairs: list[PairAgreement]
     summaries: list[AnnotatorSummary]
+    # Label sources (an import's "nist"): their labels count toward gold, but they are nobody to agree with.
+    sources: list[AnnotatorSummary] = field(default_factory=list)
+
+    @property
+    def has_bias(self) -> bool:
+        return any(summary.bias is not None for summary in self.summaries)
 
 
-def agreement_compute(*, rows: Iterable[LabelRow], scale_points: Sequence[int]) -> Agreement:
+def agreement_compute(
+    *, rows: Iterable[LabelRow], scale_points: Sequence[int], sources: frozenset[str] = frozenset()
+) -> Agreement:
+    """Agreement among the people who labeled; the labels of `sources` (usernames that stand for a label
+    source, not a person) count toward gold only."""
     by_item: dict[int, dict[str, int]] = defaultdict(dict)
     adjudicated: dict[int, int | None] = {}
     for item_id, annotator, score, adjudicated_score in rows:
         by_item[item_id][annotator] = score
         adjudicated[item_id] = adjudicated_score
-    annotators = sorted({name for scores in by_item.values() for name in scores})
+    everyone = {name for scores in by_item.values() for name in scores}
+    annotators = sorted(everyone - sources)
     item_ids = sorted(by_item)
     # Annotators × items, NaN where an annotator did not label the item.
     matrix = np.full((len(annotators), len(item_ids)), np.nan)
     row_of = {name: i for i, name in enumerate(annotators)}
     for column, item_id in enumerate(item_ids):
         for name, score in by_item[item_id].items():
-            matrix[row_of[name], column] = score
+            if name in row_of:
+                matrix[row_of[name], column] = score
     # Gold made of one annotator's label alone says nothing about their bias: those items have none here.
     gold = {
         item_id: item_gold(adjudicated[item_id], scores.values())
@@ -83,6 +95,7 @@ def agreement_compute(*, rows: Iterable[LabelRow], scale_points: Sequence[int]) 
             for first, second in combinations(annotators, 2)
         ],
         summaries=[_summary(name, by_item, gold, scale_points) for name in annotators],
+        sources=[_summary(name, by_item, gold, scale_points) for name in sorted(everyone & sources)],
     )
 
 

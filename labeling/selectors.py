@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
     Count,
@@ -21,6 +22,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from labeling.importing import LABEL_SOURCE_GROUP
 from labeling.models import SPLITS, Item, Label, Project, Reservation, Skip
 
 
@@ -80,14 +82,22 @@ def _coverage(at_target: int, items: int) -> int:
 
 
 def project_labels_today(*, project: Project) -> list[tuple[str, int]]:
-    """(username, labels given today) for everyone who labeled in the project today, most first."""
+    """(username, labels given today) for everyone who labeled in the project today, most first. A label
+    source's labels (an import's "nist") are not anyone's work of the day."""
     start_of_day = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
     return list(
         Label.objects.filter(item__project=project, created_at__gte=start_of_day)
+        .exclude(annotator__groups__name=LABEL_SOURCE_GROUP)
         .values_list("annotator__username")
         .annotate(n=Count("id"))
         .order_by("-n", "annotator__username")
     )
+
+
+def label_sources() -> frozenset[str]:
+    """Usernames that stand for a label source (an import's labels_as, e.g. "nist"), not a person."""
+    users = get_user_model().objects.filter(groups__name=LABEL_SOURCE_GROUP)
+    return frozenset(users.values_list("username", flat=True))
 
 
 def items_open_to(*, project: Project, annotator) -> QuerySet[Item]:
@@ -152,7 +162,8 @@ class Progress:
 
     @property
     def percent(self) -> int:
-        return round(100 * self.done / self.target) if self.target else 100
+        # 0 of 0 is an empty bar: nothing was done, however complete the project looks.
+        return round(100 * self.done / self.target) if self.target else 0
 
 
 # A fixed statement in plain SQL: building it with the ORM cost more CPU than running it, on every label.

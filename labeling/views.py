@@ -241,7 +241,11 @@ def my_labels(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     page = Paginator(labels, 50).get_page(request.GET.get("page"))
-    return render(request, "labeling/my_labels.html", {"project": project, "page": page})
+    context = {"project": project, "page": page}
+    if not page.paginator.count:
+        # An empty list: say whether anything is waiting, so "Start labeling" is no loop back to nothing.
+        context["progress"] = selectors.annotator_progress(project=project, annotator=request.user)
+    return render(request, "labeling/my_labels.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -323,15 +327,18 @@ def adjudicate(request: HttpRequest, slug: str, item_id: int) -> HttpResponse:
 def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_for(request, slug, REVIEWER)
     result = agreement_compute(
-        rows=selectors.project_label_rows(project=project), scale_points=project.scale_points
+        rows=selectors.project_label_rows(project=project),
+        scale_points=project.scale_points,
+        sources=selectors.label_sources(),
     )
     figures = {}
+    # A chart with nothing to draw is an empty axis: the page says why in words instead.
     if result.annotators:
-        figures = {
-            "distribution": charts.distribution_chart(result),
-            "bias": charts.bias_chart(result),
-            "kappa": charts.kappa_heatmap(result),
-        }
+        figures["distribution"] = charts.distribution_chart(result)
+    if result.has_bias:
+        figures["bias"] = charts.bias_chart(result)
+    if result.pairs:
+        figures["kappa"] = charts.kappa_heatmap(result)
     return render(
         request, "labeling/agreement.html", {"project": project, "agreement": result, "figures": figures}
     )

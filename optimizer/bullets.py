@@ -283,21 +283,48 @@ def _similar_groups(texts: list[str], threshold: float) -> list[list[int]]:
         matrix = vectorizer.fit_transform(texts).toarray()
     except ValueError:  # nothing but stop words
         return []
+    # A text with no word left (no rationale given, a reasoning of boilerplate only) says nothing of how
+    # the judge failed: clustered, all such texts would sit at distance 0 and read as one big group.
+    said = [index for index, row in enumerate(matrix) if row.any()]
+    if len(said) < 2:
+        return []
     labels = AgglomerativeClustering(
         n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - threshold
-    ).fit_predict(matrix + 1e-12)
+    ).fit_predict(matrix[said])
     groups: dict[int, list[int]] = defaultdict(list)
-    for index, label in enumerate(labels):
+    for index, label in zip(said, labels, strict=True):
         groups[label].append(index)
     return [members for members in groups.values() if len(members) > 1]
 
 
-def _failure_words(bullet: Bullet) -> str:
-    """What the humans and the judge said, without the item's query words: what stays is how the judge
-    failed, not what the item was about."""
+def _failure_words(bullet: Bullet, common: frozenset[str] = frozenset()) -> str:
+    """What the humans and the judge said, without the item's query words and the words nearly every
+    bullet says: what stays is how the judge failed, not what the item was about."""
     topic = set(words(bullet.item.query))
     said = words(f"{bullet.human_rationale}\n{bullet.judge_reasoning}")
-    return " ".join(word for word in said if word not in topic)
+    return " ".join(word for word in said if word not in topic and word not in common)
+
+
+# A word in this share of the open bullets or more is boilerplate (a judge that opens every reasoning
+# with the same sentence), not a failure; with fewer bullets than the minimum, a word they all share is as
+# likely the one failure they have in common, so none is dropped.
+COMMON_SHARE = 0.9
+COMMON_MIN_BULLETS = 10
+
+
+def _common_words(bullets: list[Bullet]) -> frozenset[str]:
+    if len(bullets) < COMMON_MIN_BULLETS:
+        return frozenset()
+    seen: dict[str, int] = defaultdict(int)
+    for bullet in bullets:
+        for word in set(_failure_words(bullet).split()):
+            seen[word] += 1
+    return frozenset(word for word, count in seen.items() if count >= COMMON_SHARE * len(bullets))
+
+
+def _in_direction(bullet: Bullet, direction: str) -> bool:
+    """in_direction for one bullet already loaded."""
+    return {"lenient": bullet.delta > 0, "strict": bullet.delta < 0}.get(direction, True)
 
 
 def in_direction(bullets: QuerySet[Bullet], direction: str) -> QuerySet[Bullet]:
@@ -353,17 +380,21 @@ def merge_suggestions(
 ) -> list[list[Bullet]]:
     """Groups of open bullets of one prompt version and one direction whose human rationale and judge
     reasoning read alike: candidates for one merged bullet. The largest group first."""
-    bullets = in_direction(
-        Bullet.objects.filter(project=project, status=Bullet.Status.OPEN).select_related("item"), direction
+    everything = list(
+        Bullet.objects.filter(project=project, status=Bullet.Status.OPEN)
+        .select_related("item")
+        .order_by("id")
     )
-    if prompt_version is not None:
-        bullets = bullets.filter(prompt_version=prompt_version)
+    # Boilerplate is found over every open bullet, so a filter does not change what counts as such.
+    common = _common_words(everything)
+    version_pk = prompt_version.pk if prompt_version is not None else None
     by_kind: dict[tuple[int, str], list[Bullet]] = defaultdict(list)
-    for bullet in bullets.order_by("id"):
-        by_kind[(bullet.prompt_version_id, bullet.direction)].append(bullet)
+    for bullet in everything:
+        if _in_direction(bullet, direction) and version_pk in (None, bullet.prompt_version_id):
+            by_kind[(bullet.prompt_version_id, bullet.direction)].append(bullet)
     suggestions = []
     for members in by_kind.values():
-        texts = [_failure_words(b) for b in members]
+        texts = [_failure_words(b, common) for b in members]
         suggestions.extend([members[i] for i in group] for group in _similar_groups_cached(texts, threshold))
     suggestions.sort(key=lambda group: (-len(group), group[0].pk))
     return suggestions

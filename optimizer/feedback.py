@@ -46,7 +46,7 @@ def feedback_string(
     missing_fields: Iterable[str] = (),
 ) -> str:
     """One disagreement, in order: prediction vs gold with the signed gap, the direction in words, the
-    human rationale, the judge's reasoning, the project's guardrail text.
+    human rationale (when one was given), the judge's reasoning, the project's guardrail text.
 
     A malformed judgment (judge_score None) says so instead of a gap, and names the scale it missed;
     a reply that parsed only in part (say a reasoning but no score) also names the missing fields and
@@ -64,12 +64,11 @@ def feedback_string(
         direction = direction_phrase(judge_score=judge_score, gold=gold)
         reasoning = (judge_reasoning or "").strip()
     rationales = [text.strip() for text in human_rationales if text and text.strip()]
-    lines = [
-        head,
-        direction,
-        "Human rationale: " + (" / ".join(rationales) if rationales else "(none given)"),
-        "Judge reasoning: " + (reasoning or "(none given)"),
-    ]
+    lines = [head, direction]
+    # Labels imported without rationales would repeat "(none given)" on every bullet: say nothing instead.
+    if rationales:
+        lines.append("Human rationale: " + " / ".join(rationales))
+    lines.append("Judge reasoning: " + (reasoning or "(none given)"))
     missing = [name for name in missing_fields if name]
     if judge_score is None and missing:
         names = ", ".join(f"`{name}`" for name in missing)

@@ -9,11 +9,18 @@ from django.db.models.functions import Abs
 
 from judging import intervals
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
-from judging.selectors import latest_full_runs
+from judging.selectors import latest_bullet_runs
 from judging.stored_metrics import run_figures
 from judging.trend import TrendPoint, version_trend
 from optimizer.bullets import BULLET_SPLITS, in_direction
 from optimizer.models import Bullet, BulletChange, LibraryInstruction, OptimizationRun
+
+
+def run_item_bullet(run: JudgeRun, item_id: int) -> Bullet | None:
+    """The bullet made of this item for the run's (prompt version, model), whichever run made it."""
+    return Bullet.objects.filter(
+        prompt_version=run.prompt_version_id, endpoint=run.endpoint_id, item_id=item_id
+    ).first()
 
 
 def approved_bullets(project, prompt_version=None) -> QuerySet[Bullet]:
@@ -80,9 +87,10 @@ def with_card_data(bullets: QuerySet[Bullet]) -> QuerySet[Bullet]:
 
 @dataclass(frozen=True)
 class VersionCounts:
-    """The flywheel's gauge for one prompt version on one model: the disagreements of its latest full
-    judge run (on train and dev items, the ones bullets are made of) and its bullets by status. `run` and
-    `disagreements` are None while the pair has only partial runs (e.g. the optimizer's test-split one)."""
+    """The flywheel's gauge for one prompt version on one model: the disagreements of its latest run over
+    train or dev items (all labeled items, or one split: see judging.selectors.BULLET_RUN_ITEM_SETS) on
+    those items, the ones bullets are made of, and its bullets by status. `run` and `disagreements` are
+    None while the pair has only runs of other items (e.g. the optimizer's test-split ones)."""
 
     prompt_version: object
     endpoint: object
@@ -95,7 +103,7 @@ class VersionCounts:
 
 def prompt_version_counts(project) -> list[VersionCounts]:
     """One row per (prompt version, model) with a finished judge run, the oldest version first."""
-    full = latest_full_runs(project)
+    counted = latest_bullet_runs(project)
     pairs = set(
         project.judge_runs.filter(status=JudgeRun.Status.DONE)
         .values_list("prompt_version_id", "endpoint_id")
@@ -118,7 +126,7 @@ def prompt_version_counts(project) -> list[VersionCounts]:
     rows = []
     for key in pairs:
         counts = by_key.get(key, {})
-        run = full.get(key)
+        run = counted.get(key)
         rows.append(
             VersionCounts(
                 prompt_version=versions[key[0]],

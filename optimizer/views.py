@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from judging import charts
 from judging.models import PromptVersion
-from judging.selectors import full_runs
+from judging.selectors import bullet_runs
 from labeling.roles import REVIEWER
 from optimizer import bullets as rules
 from optimizer import library, selectors
@@ -75,7 +75,9 @@ def bullet_queue(request: HttpRequest, slug: str) -> HttpResponse:
         "suggestions": suggestions,
         "suggested_bullets": sum(len(group) for group in groups),
         "query_without_page": urlencode(filters) + "&",
-        "latest_full_run": full_runs(project).first(),
+        "latest_bullet_run": bullet_runs(project).first(),
+        # Said once above the list rather than by every bullet.
+        "no_rationale_on_page": bool(page) and not any(bullet.human_rationale for bullet in page),
     }
     if request.htmx and request.GET.get("part") == "suggestions":
         return render(request, "optimizer/bullet_queue.html#suggestions", context)
@@ -162,6 +164,9 @@ def bullets_generate(request: HttpRequest, pk: int) -> HttpResponse:
         )
     else:
         messages.info(request, "No disagreement on a train or dev item here: nothing to make a bullet of.")
+    # One item's bullet: land on that bullet, not on the whole list it would be lost in.
+    if item_id.isdigit() and (bullet := selectors.run_item_bullet(run, int(item_id))):
+        return redirect("optimizer:bullet", pk=bullet.pk)
     url = reverse("optimizer:bullets", args=[run.project.slug])
     return redirect(f"{url}?status=&version={run.prompt_version_id}")
 

@@ -115,15 +115,17 @@ def test_the_flywheel_turns_once_in_the_browser(
     run = OptimizationRun.objects.get()
     assert run.stop_reason == "done" and run.best_version is not None
 
-    # The dashboard's flywheel still counts the baseline's disagreements from its full run, not from the
-    # optimizer's newer test-split run of it; the best version waits for a full run of its own.
+    # The dashboard's flywheel still counts the baseline's disagreements from its run on labeled items,
+    # not from the optimizer's newer test-split run of it; the best version waits for a train/dev run.
     reviewing.goto(f"/projects/{slug}/")
     flywheel = reviewing.locator("[data-flywheel-counts]")
     baseline_row = flywheel.locator(f'tr[data-version="{baseline.pk}"]')
     expect(baseline_row.locator("[data-disagreements]")).to_have_text(
         str(Bullet.objects.filter(prompt_version=baseline).count())
     )
-    expect(flywheel.locator(f'tr[data-version="{run.best_version_id}"]')).to_contain_text("no full run yet")
+    expect(flywheel.locator(f'tr[data-version="{run.best_version_id}"]')).to_contain_text(
+        "no run on train or dev items yet"
+    )
     expect(flywheel.locator("[data-plotly='flywheel-trend'] svg.main-svg").first).to_be_visible()
 
     # Before/after on the test split, and the word diff of the prompts.

@@ -316,3 +316,24 @@ def test_the_judge_run_form_preselects_the_model_of_the_preselected_version(clie
     version = PromptVersion.objects.filter(project=demo_project).first()
     endpoint_select = re.search(r'<select name="endpoint".*?</select>', body, re.DOTALL)[0]
     assert f'<option value="{version.target_model_id}" selected>' in endpoint_select
+
+
+def test_the_chart_across_versions_draws_one_line_per_split_named_by_its_split(
+    client_for, reviewer, demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    version = PromptVersion.objects.get(project=demo_project, origin="hand-written")
+    for item_set in ("dev", "test", "test"):
+        with django_capture_on_commit_callbacks(execute=True):
+            judge_run_start(prompt_version=version, endpoint=version.target_model, item_set=item_set)
+
+    chart = (
+        client_for(reviewer).get(reverse("judging:runs", args=[demo_project.slug])).context["versions_chart"]
+    )
+
+    nmse_lines = {trace["name"]: trace["x"] for trace in chart["data"] if trace.get("yaxis", "y") == "y"}
+    assert set(nmse_lines) == {"dev split", "test split"}
+    assert len(nmse_lines["dev split"]) == 1 and len(nmse_lines["test split"]) == 2
+    assert all(label.endswith("· test") for label in nmse_lines["test split"])
+    # NMSE and malformed rate on separate bands of the chart, so the two lines cannot touch.
+    nmse_band, malformed_band = chart["layout"]["yaxis"]["domain"], chart["layout"]["yaxis2"]["domain"]
+    assert malformed_band[1] < nmse_band[0]

@@ -125,6 +125,20 @@ def test_the_version_page_shows_a_lead_why_it_cannot_be_promoted(client_for, lea
     assert reverse("judging:version_promote", args=[version.pk]) not in page
 
 
+def test_a_version_measured_on_test_names_its_run_and_offers_to_judge_again(
+    client_for, lead, demo_project, eager_celery, django_capture_on_commit_callbacks
+):
+    version = baseline(demo_project)
+    url = reverse("judging:version", args=[version.pk])
+    assert "Judge on the test split" in client_for(lead).get(url).content.decode()
+
+    run = measure(version, django_capture_on_commit_callbacks, item_set="test")
+
+    page = client_for(lead).get(url).content.decode()
+    assert f'measured on test: <a href="{reverse("judging:run", args=[run.pk])}">run #{run.pk}</a>' in page
+    assert "Judge again on the test split" in page and "Judge on the test split" not in page
+
+
 def test_the_model_comparison_shows_each_models_production_version_with_cost_and_latency(
     client_for, lead, demo_project, eager_celery, django_capture_on_commit_callbacks
 ):

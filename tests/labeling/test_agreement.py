@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from labeling import selectors
 from labeling.agreement import agreement_compute
+from labeling.importing import ImportOptions, items_import
 from labeling.models import Item
 from tests.labeling.factories import items_make, label_make
 
@@ -73,8 +74,20 @@ def labeled(project, annotator, reviewer, lead):
 
 def _agreement(project):
     return agreement_compute(
-        rows=selectors.project_label_rows(project=project), scale_points=project.scale_points
+        rows=selectors.project_label_rows(project=project),
+        scale_points=project.scale_points,
+        sources=selectors.label_sources(),
     )
+
+
+def _import_nist_labels(project, tmp_path, scores: dict[str, int]) -> None:
+    """Labels as a TREC import brings them: from a file with no annotator column, owned by "nist"."""
+    path = tmp_path / "qrels.jsonl"
+    rows = [
+        {"external_id": eid, "query": f"q {eid}", "document": "d", "score": s} for eid, s in scores.items()
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    items_import(project=project, path=path, options=ImportOptions(labels_as="nist"))
 
 
 def test_alpha_matches_the_hand_computed_ordinal_alpha(labeled):
@@ -145,6 +158,59 @@ def test_a_reviewer_sees_the_figures_and_the_charts(client_for, reviewer, labele
     )
     kappa = _figure(body, "fig-kappa")["data"][0]
     assert kappa["z"][0][2] == pytest.approx(9 / 13)
+
+
+def test_a_label_source_is_no_annotator_but_its_labels_count_toward_gold(project, annotator, tmp_path):
+    _import_nist_labels(project, tmp_path, {"a": 2, "b": 4})
+    for item, score in zip(Item.objects.order_by("external_id"), (3, 4), strict=True):
+        label_make(item, annotator, score)
+
+    agreement = _agreement(project)
+
+    assert agreement.annotators == ["alice"] and agreement.pairs == [] and agreement.alpha is None
+    (alice,) = agreement.summaries
+    assert (alice.bias, alice.bias_items) == (pytest.approx(0.25), 2)  # gold: the medians 2.5 and 4
+    assert [(source.annotator, source.labels) for source in agreement.sources] == [("nist", 2)]
+
+
+def test_with_only_a_label_source_the_page_says_so_instead_of_drawing_empty_charts(
+    client_for, reviewer, project, tmp_path
+):
+    _import_nist_labels(project, tmp_path, {"a": 2, "b": 4})
+
+    body = client_for(reviewer).get(reverse("labeling:agreement", args=[project.slug])).content.decode()
+
+    assert "<td>nist</td>" not in body and "No labels yet" not in body
+    assert "<strong>nist</strong> (2 labels), a label source rather than a person" in body
+    assert "No person has labeled yet" in body
+    assert 'data-plotly="fig-bias"' not in body and 'data-plotly="fig-kappa"' not in body
+
+
+def test_one_annotator_beside_a_label_source_gets_words_not_an_empty_pairs_chart(
+    client_for, reviewer, project, annotator, tmp_path
+):
+    _import_nist_labels(project, tmp_path, {"a": 2})
+    label_make(Item.objects.get(), annotator, 3)
+    items_make(project, 1)
+    label_make(Item.objects.exclude(external_id="a").get(), annotator, 1)
+
+    body = client_for(reviewer).get(reverse("labeling:agreement", args=[project.slug])).content.decode()
+
+    assert "One annotator alone: no pair to compare." in body
+    assert 'data-plotly="fig-kappa"' not in body and 'id="fig-kappa"' not in body
+    assert 'data-plotly="fig-bias"' in body  # alice has a bias on the item nist labeled too
+
+
+def test_without_any_gold_beyond_their_own_labels_the_bias_chart_is_words(
+    client_for, reviewer, project, annotator
+):
+    for item in items_make(project, 2):
+        label_make(item, annotator, 3)
+
+    body = client_for(reviewer).get(reverse("labeling:agreement", args=[project.slug])).content.decode()
+
+    assert "No bias to show yet" in body and 'data-plotly="fig-bias"' not in body
+    assert 'data-plotly="fig-distribution"' in body
 
 
 def test_an_annotator_gets_403_on_the_agreement_panel(client_for, annotator, labeled):

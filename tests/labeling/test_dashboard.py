@@ -3,6 +3,7 @@ and who labeled how much today, in a fixed number of queries whatever the projec
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from labeling import selectors
+from labeling.importing import ImportOptions, items_import
 from labeling.models import Item, Label, Project
 from tests.labeling.factories import items_make, label_make
 
@@ -69,6 +71,14 @@ def test_labels_today_counts_each_annotator_today_only_and_in_this_project(two_p
     other = Project.objects.create(name="Other", slug="other", rubric="r")
     (elsewhere,) = items_make(other, 1)
     label_make(elsewhere, annotator, 3)
+
+    assert selectors.project_labels_today(project=two_per_item) == [("alice", 2), ("bob", 2)]
+
+
+def test_labels_imported_from_a_label_source_are_nobodys_labels_of_the_day(two_per_item, tmp_path):
+    path = tmp_path / "qrels.jsonl"
+    path.write_text(json.dumps({"external_id": "n1", "query": "q", "document": "d", "score": 3}) + "\n")
+    items_import(project=two_per_item, path=path, options=ImportOptions(labels_as="nist"))
 
     assert selectors.project_labels_today(project=two_per_item) == [("alice", 2), ("bob", 2)]
 

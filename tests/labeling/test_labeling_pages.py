@@ -128,6 +128,45 @@ def test_the_page_says_when_nothing_is_left(client_for, annotator, project):
     body = client_for(annotator).get(_label_url(project)).content.decode()
 
     assert "Nothing left to label" in body
+    assert "Review my labels" in body and 'data-width="100"' in body
+
+
+def test_on_items_whose_imported_labels_meet_the_target_the_page_says_so_and_draws_an_empty_bar(
+    client_for, annotator, reviewer, project
+):
+    for item in items_make(project, 2):
+        label_make(item, reviewer, 3)  # as an import's labels would be: someone else's
+
+    body = client_for(annotator).get(_label_url(project)).content.decode()
+
+    assert "already has its 1 label per item" in body and "labels imported with the items count" in body
+    assert "<strong>0</strong> of 0 labeled" in body and 'data-width="0"' in body
+    assert "Review my labels" not in body  # an empty page: they have none
+    assert "a lead can raise Labels per item" in body
+    assert reverse("labeling:project_edit", args=[project.slug]) not in body
+
+
+def test_my_labels_when_empty_says_whether_anything_is_waiting(client_for, annotator, reviewer, project):
+    (item,) = items_make(project, 1)
+    url = reverse("labeling:my_labels", args=[project.slug])
+    assert "Start labeling" in client_for(annotator).get(url).content.decode()
+
+    label_make(item, reviewer, 3)
+
+    body = client_for(annotator).get(url).content.decode()
+    assert "Nothing is waiting for you either" in body and "Start labeling" not in body
+
+
+def test_a_lead_with_nothing_to_label_is_pointed_to_the_labels_per_item_setting(
+    client_for, lead, reviewer, project
+):
+    (item,) = items_make(project, 1)
+    label_make(item, reviewer, 3)
+
+    body = client_for(lead).get(_label_url(project)).content.decode()
+
+    setting = reverse("labeling:project_edit", args=[project.slug]) + "#id_labels_per_item"
+    assert f'href="{setting}">Settings → Labels per item</a>' in body
 
 
 def test_the_page_says_when_the_rest_is_held_by_others(client_for, annotator, reviewer, project):

@@ -251,6 +251,34 @@ def test_alike_text_in_opposite_directions_is_never_suggested_as_one(project, an
     assert merge_suggestions(project=project) == []
 
 
+BOILERPLATE = "The document mentions the query terms."
+TOPICS = ["bridges", "violins", "glaciers", "tariffs", "orchids", "comets", "pianos", "deserts", "falcons"]
+
+
+def test_bullets_without_rationales_alike_only_in_boilerplate_are_not_suggested_as_one(
+    project, annotator, reviewer
+):
+    rows = [Row("train", gold=1, judge=4, rationale="", reasoning=BOILERPLATE) for _ in range(12)]
+    bullets_generate_from_run(run=run_make(project, annotator, rows), user=reviewer)
+
+    assert merge_suggestions(project=project) == []
+
+
+def test_the_failure_two_bullets_share_beyond_the_boilerplate_still_groups_them(project, annotator, reviewer):
+    stuffing = f"{BOILERPLATE} Query terms appear 30 times, which signals a strong match."
+    rows = [
+        *(Row("train", gold=1, judge=4, rationale="", reasoning=stuffing) for _ in range(2)),
+        *(
+            Row("train", gold=1, judge=4, rationale="", reasoning=f"{BOILERPLATE} It is about {t}.")
+            for t in TOPICS
+        ),
+    ]
+    bullets_generate_from_run(run=run_make(project, annotator, rows), user=reviewer)
+    stuffed = set(Bullet.objects.filter(judge_reasoning=stuffing).values_list("pk", flat=True))
+
+    assert [{b.pk for b in group} for group in merge_suggestions(project=project)] == [stuffed]
+
+
 def test_the_counts_per_prompt_version_show_the_list_shrinking(project, annotator, bullets, reviewer):
     bullet_approve(bullet=bullets[0], user=reviewer)
     better = version_make(project, origin="GEPA run #1")

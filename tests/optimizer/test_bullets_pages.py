@@ -74,9 +74,40 @@ def test_one_item_page_makes_the_bullet_of_that_item(client_for, reviewer, run):
     client = client_for(reviewer)
     assert "Make bullet" in client.get(reverse("judging:run_item", args=[run.pk, item.pk])).content.decode()
 
-    client.post(reverse("optimizer:generate", args=[run.pk]), {"item_id": item.pk})
+    response = client.post(reverse("optimizer:generate", args=[run.pk]), {"item_id": item.pk})
 
-    assert Bullet.objects.get().item == item
+    bullet = Bullet.objects.get()
+    assert bullet.item == item
+    assert response["Location"] == reverse("optimizer:bullet", args=[bullet.pk])
+
+
+def test_an_item_with_its_bullet_links_to_it_instead_of_offering_to_make_it_again(client_for, reviewer, run):
+    item = run.project.items.get(external_id="item-3")
+    client = client_for(reviewer)
+    client.post(reverse("optimizer:generate", args=[run.pk]), {"item_id": item.pk})
+    bullet = Bullet.objects.get()
+
+    page = client.get(reverse("judging:run_item", args=[run.pk, item.pk])).content.decode()
+
+    assert "Make bullet" not in page
+    assert f'href="{reverse("optimizer:bullet", args=[bullet.pk])}"' in page
+    again = client.post(reverse("optimizer:generate", args=[run.pk]), {"item_id": item.pk}, follow=True)
+    assert again.redirect_chain[-1][0] == reverse("optimizer:bullet", args=[bullet.pk])
+    assert "1 already there" in again.content.decode()
+
+
+def test_bullets_of_labels_without_rationales_say_so_once_and_page_by_gap(
+    client_for, reviewer, project, annotator
+):
+    rows = [Row("train", gold=1, judge=2 + n % 4, rationale="", reasoning=f"Reason {n}.") for n in range(30)]
+    bullets_generate_from_run(run=run_make(project, annotator, rows), user=reviewer)
+
+    page = client_for(reviewer).get(reverse("optimizer:bullets", args=[project.slug])).content.decode()
+
+    assert "<h1>Disagreements &amp; bullets · " in page
+    assert "(none given)" not in page and "Human rationale" not in page
+    assert page.count("data-no-rationale") == 1
+    assert "Smaller gaps →" in page and "Older" not in page
 
 
 def test_the_queue_escapes_untrusted_text_and_filters_by_status_and_direction(client_for, reviewer, bullets):

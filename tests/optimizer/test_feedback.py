@@ -37,6 +37,20 @@ def test_a_strict_judge_and_a_fractional_gold_read_naturally():
     assert "Guardrail" not in text
 
 
+def test_labels_without_a_rationale_leave_the_line_out_instead_of_saying_none_given():
+    text = feedback_string(
+        judge_score=3,
+        gold=0,
+        scale_min=0,
+        scale_max=3,
+        human_rationales=["", "  "],
+        judge_reasoning="Mentions every query term.",
+        guardrail_text=GUARDRAIL,
+    )
+    assert "Human rationale" not in text and "(none given)" not in text
+    assert text.splitlines()[2] == "Judge reasoning: Mentions every query term."
+
+
 def test_a_malformed_judgment_says_it_broke_the_format_and_shows_the_raw_output():
     text = feedback_string(
         judge_score=None,

@@ -1,5 +1,6 @@
-"""The dashboard's flywheel: per prompt version the disagreements and open bullets of its latest full
-judge run (all labeled items), and the test metrics over versions as a chart with intervals."""
+"""The dashboard's flywheel: per prompt version the disagreements and open bullets of its latest run on
+train or dev items (all labeled items, or the dev split as the README's loop judges it), and the test
+metrics over versions as a chart with intervals."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from judging.models import JudgeRun
-from judging.selectors import full_runs, latest_full_runs
+from judging.selectors import bullet_runs, latest_bullet_runs
 from judging.trend import version_trend
 from optimizer.bullets import bullets_generate_from_run
 from optimizer.selectors import prompt_version_counts
@@ -52,15 +53,33 @@ def _row(part: str, version_pk: int) -> str:
     return re.search(rf'<tr data-version="{version_pk}">(.*?)</tr>', part, re.S).group(1)
 
 
-def test_only_finished_runs_of_all_labeled_items_are_full(project, annotator):
+def test_the_counted_run_is_the_latest_finished_one_on_train_or_dev_items(project, annotator):
     full = run_make(project, annotator, ROWS)
-    for item_set in ("train", "dev", "test"):
-        run_make(project, annotator, ROWS, version=full.prompt_version, item_set=item_set)
+    run_make(project, annotator, ROWS, version=full.prompt_version, item_set="train")
+    dev = run_make(project, annotator, ROWS, version=full.prompt_version, item_set="dev")
+    test = run_make(project, annotator, ROWS, version=full.prompt_version, item_set="test")
     running = run_make(project, annotator, ROWS, version=full.prompt_version)
     JudgeRun.objects.filter(pk=running.pk).update(status=JudgeRun.Status.RUNNING)
 
-    assert list(full_runs(project)) == [full]
-    assert latest_full_runs(project) == {(full.prompt_version_id, full.endpoint_id): full}
+    assert test not in bullet_runs(project) and running not in bullet_runs(project)
+    assert bullet_runs(project).first() == dev
+    assert latest_bullet_runs(project) == {(full.prompt_version_id, full.endpoint_id): dev}
+
+
+def test_a_version_judged_on_dev_then_test_counts_its_dev_disagreements_as_the_readme_loop_does(
+    client_for, reviewer, project, annotator
+):
+    dev = run_make(project, annotator, ROWS, item_set="dev")
+    bullets_generate_from_run(run=dev, user=reviewer)
+    run_make(project, annotator, ROWS, version=dev.prompt_version, item_set="test")
+
+    (row,) = prompt_version_counts(project)
+    assert row.run == dev
+    assert (row.disagreements, row.open_bullets) == (1, 1)
+    shown = _row(_flywheel(client_for(reviewer)), dev.prompt_version_id)
+    assert f'href="{reverse("judging:run", args=[dev.pk])}">#{dev.pk}</a> · dev split' in shown
+    assert f'href="{reverse("judging:disagreements", args=[dev.pk])}">1</a>' in shown
+    assert "no run on train or dev items yet" not in shown
 
 
 def test_after_an_optimization_the_flywheel_still_counts_v1s_disagreements_from_its_full_run(
@@ -85,8 +104,9 @@ def test_the_flywheel_links_v1s_full_run_and_asks_for_one_for_the_optimized_vers
 
     v1_row = _row(part, v1_full.prompt_version_id)
     assert f'href="{reverse("judging:disagreements", args=[v1_full.pk])}">3</a>' in v1_row
-    assert "no full run yet" in _row(part, v2.pk)
-    assert f'href="{reverse("judging:runs", args=["web"])}">judge all labeled items</a>' in _row(part, v2.pk)
+    assert f"#{v1_full.pk}</a> · all labeled items" in v1_row
+    assert "no run on train or dev items yet" in _row(part, v2.pk)
+    assert f'href="{reverse("judging:runs", args=["web"])}">judge the dev split</a>' in _row(part, v2.pk)
 
 
 def test_the_trend_shows_each_versions_test_nmse_with_its_interval_oldest_first(project, optimized):

@@ -293,3 +293,23 @@ def test_the_library_estimate_says_it_makes_no_reflection_call_rather_than_zero(
     body = response.content.decode()
     assert "no reflection/proposal call" in body
     assert not re.search(r"\b0\s+reflection/proposal calls", body)
+
+
+def test_what_changed_is_a_highlighted_diff_and_a_promoted_best_is_not_offered_for_promotion(
+    client_for, lead, demo_project, versions
+):
+    best = PromptVersion.objects.create(
+        project=demo_project,
+        target_model=versions["small"],
+        parent=versions["base"],
+        instructions=versions["base"].instructions + " Mind partial answers.",
+        status=PromptVersion.Status.PRODUCTION,
+    )
+    run = run_record(versions, status="done", stop_reason="done", best_version=best)
+
+    page = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
+
+    assert '<pre class="text diff">' in page
+    assert "<ins>" in page
+    assert f"v{best.pk} is in production" in page
+    assert "to compare and promote" not in page
