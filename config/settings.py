@@ -245,8 +245,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusal_without_traceback": {"()": "config.log_filters.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # LiteLLM logs two INFO lines per call: noise at hundreds of calls a second.
-    "loggers": {"django.db.backends": {"level": "INFO"}, "LiteLLM": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # LiteLLM logs two INFO lines per call: noise at hundreds of calls a second.
+        "LiteLLM": {"level": "WARNING"},
+        # Every 403 wrote a whole traceback for an ordinary refusal; real errors keep theirs.
+        "django.request": {"filters": ["refusal_without_traceback"]},
+    },
 }

@@ -19,7 +19,8 @@ _MAX_SECONDS_ON_ITEM = 3600
 
 
 SCALE_LABELS_HELP = (
-    'What each score means, one per line or separated by ";": "0=not relevant", "3=perfectly relevant". '
+    'What each score means, separated by ";": "0=not relevant; 3=perfectly relevant" (line breaks are '
+    "read as spaces, so a long meaning may wrap). "
     "Annotators see them beside the scale, and a first prompt is drafted from them."
 )
 

@@ -694,10 +694,11 @@ class _Importer:
         for label in labels:
             label.pk = existing.get((label.item_id, label.annotator_id))
             label.updated_at = now
-        Label.objects.bulk_create([label for label in labels if label.pk is None])
-        Label.objects.bulk_update(
-            [label for label in labels if label.pk is not None], ["score", "rationale", "updated_at"]
-        )
+        # Split before inserting: bulk_create gives the new labels their pks, and they would be updated too.
+        new = [label for label in labels if label.pk is None]
+        known = [label for label in labels if label.pk is not None]
+        Label.objects.bulk_create(new)
+        Label.objects.bulk_update(known, ["score", "rationale", "updated_at"])
         self.labels_imported += len(labels)
 
     def _user_ids(self, usernames: set[str]) -> dict[str, int]:

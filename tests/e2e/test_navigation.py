@@ -99,3 +99,17 @@ def test_a_user_in_no_project_finds_styled_not_found_pages_with_a_way_home(
         _assert_styled(page)
         expect(page.locator("[data-project-nav]")).to_have_count(0)
     _assert_another_teams_project_is_not_found_with_a_way_home(page, theirs)
+
+
+@pytest.mark.parametrize("current", ["dashboard", "bullets"])
+def test_a_leads_tabs_fit_one_row_on_a_1280_pixel_screen(page, log_in, member, project, current):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(member(LEAD))
+    tab = next(tab for tab in TABS if tab.key == current)
+    page.goto(reverse(tab.url_name, kwargs={"slug": project.slug}))
+
+    tops = page.locator("[data-project-nav] a").evaluate_all(
+        "tabs => tabs.map(tab => Math.round(tab.getBoundingClientRect().top))"
+    )
+
+    assert len(tops) == len(TABS) and len(set(tops)) == 1

@@ -66,7 +66,7 @@ def test_a_lead_takes_an_imported_0_to_3_project_from_no_prompt_to_a_promoted_op
     page.fill("#id_rubric", "How relevant is the passage to the question?")
     page.fill("#id_scale_min", "0")
     page.fill("#id_scale_max", "3")
-    page.fill("#id_score_meanings", "0=irrelevant\n1=related\n2=highly relevant\n3=perfectly relevant")
+    page.fill("#id_score_meanings", "0=irrelevant;\n1=related;\n2=highly relevant;\n3=perfectly relevant")
     page.get_by_role("button", name="Create project").click()
     project = Project.objects.get(slug="assessments")
 

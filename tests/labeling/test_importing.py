@@ -6,6 +6,8 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from labeling import importing
 from labeling.importing import ImportOptions, ImportRejected, items_import
@@ -211,6 +213,17 @@ def test_reimporting_updates_items_and_labels_keeps_splits_and_does_not_duplicat
     assert Item.objects.get(external_id="q0").query == "query 0"
     assert Label.objects.get(item__external_id="q3").score == 4
     assert all(Item.objects.get(external_id=eid).split == split for eid, split in splits.items())
+
+
+def test_new_labels_are_written_once_not_inserted_then_updated_again(project, tmp_path):
+    # Updating each label it had just inserted made the TREC file's import take five times as long.
+    path = write_jsonl(tmp_path / "items.jsonl", [item_row(n, score=2, annotator="alice") for n in range(5)])
+
+    with CaptureQueriesContext(connection) as queries:
+        result = items_import(project=project, path=path, options=ImportOptions())
+
+    assert result.labels_imported == 5 and Label.objects.count() == 5
+    assert not [q["sql"] for q in queries if q["sql"].startswith('UPDATE "labeling_label"')]
 
 
 def test_the_same_external_id_in_another_project_is_another_item(project, tmp_path):

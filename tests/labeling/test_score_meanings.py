@@ -4,8 +4,11 @@ when missing."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import CommandError
@@ -20,15 +23,32 @@ pytestmark = pytest.mark.django_db
 NIST = "0=irrelevant;1=related;2=highly relevant;3=perfectly relevant"
 
 
-def test_score_meanings_read_from_semicolons_or_lines_in_any_order():
+def test_score_meanings_read_from_semicolons_in_any_order():
     assert scale_labels_parse("3=perfect; 0 = not relevant", scale_min=0, scale_max=3) == {
         "3": "perfect",
         "0": "not relevant",
     }
-    assert scale_labels_parse("1: loosely related\n2 – on topic", scale_min=0, scale_max=3) == {
+    assert scale_labels_parse("1: loosely related;\n2 – on topic;", scale_min=0, scale_max=3) == {
         "1": "loosely related",
         "2": "on topic",
     }
+
+
+def test_a_meaning_wrapped_over_lines_as_in_the_readme_stays_one_meaning():
+    wrapped = """0=irrelevant;1=related: on the topic of
+        the query but does not answer it;2=highly relevant: answers the query, though not completely or not
+        clearly;3=perfectly relevant"""
+
+    meanings = scale_labels_parse(wrapped, scale_min=0, scale_max=3)
+
+    assert meanings["1"] == "related: on the topic of the query but does not answer it"
+    assert meanings["2"] == "highly relevant: answers the query, though not completely or not clearly"
+    assert list(meanings) == ["0", "1", "2", "3"]
+
+
+def test_meanings_one_per_line_without_semicolons_are_refused_rather_than_run_together():
+    with pytest.raises(ValidationError, match='Separate score meanings with ";"'):
+        scale_labels_parse("0=irrelevant\n3=perfectly relevant", scale_min=0, scale_max=3)
 
 
 @pytest.mark.parametrize(
@@ -42,7 +62,10 @@ def test_score_meanings_off_the_scale_doubled_or_unreadable_are_refused_in_words
 
 def test_stored_meanings_come_back_as_the_text_a_lead_wrote():
     meanings = scale_labels_parse(NIST, scale_min=0, scale_max=3)
-    assert scale_labels_text(meanings, scale_min=0, scale_max=3).splitlines() == NIST.split(";")
+    text = scale_labels_text(meanings, scale_min=0, scale_max=3)
+
+    assert text.splitlines() == [f"{meaning};" for meaning in NIST.split(";")[:-1]] + [NIST.split(";")[-1]]
+    assert scale_labels_parse(text, scale_min=0, scale_max=3) == meanings
 
 
 def test_the_import_command_keeps_the_score_meanings_with_a_created_project(trec_file):  # noqa: F811
@@ -103,7 +126,7 @@ def test_the_upload_page_sets_the_score_meanings_with_the_items(
                 "external_id": "external_id",
                 "query": "query",
                 "document": "document",
-                "scale_labels": "0=irrelevant\n3=perfectly relevant",
+                "scale_labels": "0=irrelevant;\n3=perfectly relevant",
             },
         )
     assert response.status_code == 302
@@ -132,7 +155,7 @@ def test_a_lead_edits_the_score_meanings_on_the_projects_settings(client_for, le
         "rubric": project.rubric,
         "scale_min": 1,
         "scale_max": 5,
-        "score_meanings": "1=Irrelevant\n3=Partly answers\n5=Perfect answer",
+        "score_meanings": "1=Irrelevant;\n3=Partly answers;\n5=Perfect answer",
         "guardrail_text": project.guardrail_text,
         "labels_per_item": 1,
         "rationale_min_length": 20,
@@ -180,3 +203,24 @@ def test_a_point_with_a_meaning_keeps_it(client_for, lead, imported):
     page = client_for(lead).get(reverse("labeling:project", args=[imported.slug])).content.decode()
 
     assert "perfectly relevant" in page and page.count("no meaning given — ") == 3
+
+
+def test_the_readmes_import_command_gives_all_four_meanings_as_pasted(trec_file):  # noqa: F811
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    pasted = re.search(r'--scale-labels "([^"]+)"\n', readme)[1]
+
+    run(
+        "import_items",
+        "trec",
+        str(trec_file),
+        "--create-project",
+        "--scale",
+        "0-3",
+        *TREC_ARGS,
+        "--scale-labels",
+        pasted,
+    )
+
+    meanings = [meaning for _, meaning in Project.objects.get(slug="trec").scale_rows()]
+    assert meanings[1] == "related: on the topic of the query but does not answer it"
+    assert all(meanings) and not any("\n" in meaning for meaning in meanings)
