@@ -67,6 +67,19 @@ def test_an_adjudication_moves_the_revision_on(reviewer, annotator, project):
     assert revision(project) == before + 1
 
 
+def test_deleting_an_adjudicated_item_moves_the_revision_on_and_an_unlabeled_one_does_not(reviewer, project):
+    adjudicated, unlabeled = items_make(project, 2)
+    services.item_adjudicate(item=adjudicated, reviewer=reviewer, score=4, note="The rubric's 4 fits.")
+    before = revision(project)
+
+    unlabeled.delete()
+    after_unlabeled = revision(project)
+    adjudicated.delete()
+
+    assert after_unlabeled == before
+    assert revision(project) == before + 1
+
+
 def test_labels_on_an_adjudicated_item_leave_gold_and_the_revision_alone(reviewer, annotator, project):
     (item,) = items_make(project, 1)
     services.item_adjudicate(item=item, reviewer=reviewer, score=4, note="The rubric's 4 fits.")
