@@ -1,7 +1,8 @@
 """A judge run's progress counters and metrics per split (with their bootstrap intervals): computed from
 its judgments while it is active, computed once and stored with the run when it finishes, forgotten
 when its judgments change (every write of judgments goes through judging.runs._save_judgments, which
-calls judge_run_metrics_forget; a resume clears them through JudgeRun.COLUMNS_ON)."""
+calls judge_run_metrics_forget; a resume clears them through JudgeRun.COLUMNS_ON), and computed anew
+when the project's gold changed since (Project.gold_revision, which the database's triggers keep)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from judging.intervals import Interval
 from judging.metrics import JudgeMetrics, judge_metrics
 from judging.models import JudgeRun, Judgment
 from labeling.gold import gold_array
-from labeling.models import SPLITS, Item, Label
+from labeling.models import SPLITS, Item, Label, Project
 
 # Bumped when what is stored changes shape: an older store is computed anew on read.
 FORMAT = 1
@@ -63,11 +64,13 @@ class RunFigures:
     progress: dict  # run_progress's counters, but for how long the run has stalled
     splits: dict[str, SplitFigures]  # the splits (and "all") with at least one gold item, in order
     last_judgment_id: int = 0  # the newest judgment counted: a newer one makes these figures stale
+    gold_revision: int = 0  # the project's gold_revision before gold was read: a later one makes them stale
 
     def as_json(self) -> dict:
         progress = {**self.progress, "cost": str(self.progress["cost"])}
         return {
             "format": FORMAT,
+            "gold_revision": self.gold_revision,
             "progress": progress,
             "splits": {split: f.as_json() for split, f in self.splits.items()},
         }
@@ -76,13 +79,27 @@ class RunFigures:
     def from_json(cls, data: dict) -> RunFigures:
         progress = {**data["progress"], "cost": Decimal(data["progress"]["cost"])}
         splits = {split: SplitFigures.from_json(f) for split, f in data["splits"].items()}
-        return cls(progress=progress, splits=splits)
+        return cls(progress=progress, splits=splits, gold_revision=data["gold_revision"])
+
+
+def stored_figures_current(run: JudgeRun) -> bool:
+    """Whether the figures stored with the run still hold: it is finished, they are of this format and
+    they were computed at its project's gold revision. The project is read as loaded with the run (pages
+    select_related it, a project's own runs share it): no query per run."""
+    stored = run.metrics
+    return bool(
+        run.is_finished
+        and stored
+        and stored.get("format") == FORMAT
+        and stored.get("gold_revision") == run.project.gold_revision
+    )
 
 
 def run_figures(run: JudgeRun) -> RunFigures:
     """The stored figures of a finished run; computed from its judgments for an active run. A finished
-    run with none stored (cancelled by liveness, or its judgments changed since) has them stored now."""
-    if run.is_finished and run.metrics and run.metrics.get("format") == FORMAT:
+    run with none current (cancelled by liveness, its judgments or its project's gold changed since) has
+    them stored now."""
+    if stored_figures_current(run):
         return RunFigures.from_json(run.metrics)
     if not run.is_finished:
         return run_figures_compute(run)
@@ -118,9 +135,11 @@ def judge_run_metrics_forget(*, run_id: int) -> None:
 
 
 def run_figures_compute(run: JudgeRun) -> RunFigures:
-    """Everything from the judgments, in six or seven plain queries whatever the run's size (one join, and
-    no sorting but the project's items by id); the rest is numpy."""
-    totals, last_judgment_id = _totals(run)  # first: what is written after it is not counted
+    """Everything from the judgments and gold, in seven or eight plain queries whatever the run's size (one
+    join, and no sorting but the project's items by id); the rest is numpy."""
+    # First, as the totals: gold or judgments written after it are not counted, and make these stale.
+    gold_revision = Project.objects.values_list("gold_revision", flat=True).get(pk=run.project_id)
+    totals, last_judgment_id = _totals(run)
     # One float matrix: ids are exact in a double, and None (malformed, not reused) becomes NaN.
     rows = np.array(
         _plain_rows(
@@ -160,7 +179,11 @@ def run_figures_compute(run: JudgeRun) -> RunFigures:
                     latencies=latencies[chosen],
                     **scale,
                 )
-    return RunFigures(progress=progress, splits=splits, last_judgment_id=last_judgment_id)
+    # The run's project as these figures found it: a second read in the same request finds them current.
+    run.project.gold_revision = gold_revision
+    return RunFigures(
+        progress=progress, splits=splits, last_judgment_id=last_judgment_id, gold_revision=gold_revision
+    )
 
 
 def _plain_rows(rows: QuerySet) -> list[tuple]:

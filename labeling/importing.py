@@ -694,10 +694,9 @@ class _Importer:
         for label in labels:
             label.pk = existing.get((label.item_id, label.annotator_id))
             label.updated_at = now
-        # Split before inserting: bulk_create gives the new labels their pks, and they would be updated too.
-        new = [label for label in labels if label.pk is None]
+        # Split before inserting: bulk_create gives the new labels their ids, and they would be updated too.
         known = [label for label in labels if label.pk is not None]
-        Label.objects.bulk_create(new)
+        Label.objects.bulk_create([label for label in labels if label.pk is None])
         Label.objects.bulk_update(known, ["score", "rationale", "updated_at"])
         self.labels_imported += len(labels)
 

@@ -28,9 +28,9 @@ def split_for(external_id: str) -> str:
     return "test"
 
 
-# Columns the database triggers keep (labeling/counters.py). A save() of an instance loaded earlier would
-# write back the value it was loaded with, undoing every label given since.
-COUNTER_FIELDS = frozenset({"items_open", "label_count", "labels", "labels_on_open_items"})
+# Columns the database triggers keep (labeling/counters.py, migration 0008_gold_revision). A save() of an
+# instance loaded earlier would write back the value it was loaded with, undoing every label given since.
+COUNTER_FIELDS = frozenset({"items_open", "label_count", "labels", "labels_on_open_items", "gold_revision"})
 
 
 def _leave_counters_alone(instance: models.Model, save_kwargs: dict) -> None:
@@ -84,6 +84,10 @@ class Project(models.Model):
     # Items short of labels_per_item: kept by the database's label and item triggers (see
     # labeling/counters.py), never by save().
     items_open = models.PositiveIntegerField(default=0, editable=False)
+    # Goes up in the statement that changes any item's gold (a label added, edited, moved or removed; an
+    # adjudication): kept by the database's triggers (migration 0008_gold_revision), never by save(). Stored
+    # figures computed at an older revision are stale (judging.stored_metrics).
+    gold_revision = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

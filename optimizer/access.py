@@ -30,7 +30,8 @@ def optimization_for(request: HttpRequest, pk: int, role: str) -> OptimizationRu
         "target_endpoint",
         "reflection_endpoint",
         "best_version",
-        "base_test_run",
-        "best_test_run",
+        # With their project: whether their stored figures still hold depends on its gold revision.
+        "base_test_run__project",
+        "best_test_run__project",
     )
     return object_checked(request, runs.filter(pk=pk).first(), role, "optimization run")

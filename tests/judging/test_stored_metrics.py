@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,8 @@ from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.program import JudgeOutcome
 from judging.runs import judge_chunk_process, judge_run_resume, judge_run_start, run_items
 from judging.selectors import run_metrics
-from labeling import lifecycle
+from labeling import lifecycle, services
+from labeling.models import Item, Label, Project
 from labeling.numbers import significant
 
 pytestmark = pytest.mark.django_db
@@ -34,12 +36,13 @@ def finished_run(demo_project, eager_celery, django_capture_on_commit_callbacks)
     return run
 
 
+def _refuse(run):
+    raise AssertionError(f"the metrics of {run} were computed again")
+
+
 @pytest.fixture
 def no_computing(monkeypatch):
-    def refuse(run):
-        raise AssertionError(f"the metrics of {run} were computed again")
-
-    monkeypatch.setattr(stored_metrics, "run_figures_compute", refuse)
+    monkeypatch.setattr(stored_metrics, "run_figures_compute", _refuse)
 
 
 def _cancelled_after_five(project) -> tuple[JudgeRun, list[int]]:
@@ -171,3 +174,95 @@ def test_the_stored_metrics_are_those_of_the_judgments_against_gold_with_adjudic
 
     assert gold[adjudicated.pk] == finished_run.project.scale_max
     assert computed == expected
+
+
+# Gold changing after the run finished: the run page shows the figures against the gold of now.
+
+RATIONALE = "Read again: the document says otherwise."
+
+
+def _all_row(client, run: JudgeRun) -> str:
+    """The run page's row of figures over all its gold items."""
+    page = client.get(reverse("judging:run", args=[run.pk])).content.decode()
+    return re.search(r'<tr data-split="all".*?</tr>', page, re.S).group(0)
+
+
+def _agreed_item(run: JudgeRun) -> tuple[Item, int]:
+    """An item of the run with a single label that the judge agreed with, and a score far from both."""
+    project = run.project
+    for judgment in run.judgments.filter(
+        item__label_count=1, item__adjudicated_score__isnull=True, score__isnull=False
+    ).select_related("item"):
+        (label,) = judgment.item.labels.all()
+        if label.score == judgment.score:
+            middle = (project.scale_min + project.scale_max) / 2
+            return judgment.item, project.scale_max if label.score < middle else project.scale_min
+    raise AssertionError("the demo run agrees with no single-labeled item")
+
+
+@pytest.fixture
+def reviewing(client_for, reviewer):
+    return client_for(reviewer)
+
+
+def test_a_label_added_after_the_run_finished_changes_the_run_page(reviewing, make_user, finished_run):
+    item, far = _agreed_item(finished_run)
+    before = _all_row(reviewing, finished_run)
+
+    services.label_submit(item=item, annotator=make_user("late"), score=far, rationale=RATIONALE)
+
+    assert _all_row(reviewing, finished_run) != before
+
+
+def test_a_score_edited_after_the_run_finished_changes_the_run_page(reviewing, finished_run):
+    item, far = _agreed_item(finished_run)
+    before = _all_row(reviewing, finished_run)
+
+    services.label_edit(label=item.labels.get(), score=far, rationale=RATIONALE)
+
+    assert _all_row(reviewing, finished_run) != before
+
+
+def test_a_label_undone_after_the_run_finished_changes_the_run_page_back(reviewing, make_user, finished_run):
+    item, far = _agreed_item(finished_run)
+    original = _all_row(reviewing, finished_run)
+    hasty = make_user("hasty")
+    services.label_submit(item=item, annotator=hasty, score=far, rationale=RATIONALE)
+    with_the_label = _all_row(reviewing, finished_run)
+
+    services.label_undo_last(project=finished_run.project, annotator=hasty)
+
+    assert with_the_label != original
+    assert _all_row(reviewing, finished_run) == original
+
+
+def test_an_adjudication_after_the_run_finished_changes_the_run_page(reviewing, reviewer, finished_run):
+    item, far = _agreed_item(finished_run)
+    before = _all_row(reviewing, finished_run)
+
+    services.item_adjudicate(item=item, reviewer=reviewer, score=far, note="The rubric says so.")
+
+    assert _all_row(reviewing, finished_run) != before
+
+
+def test_figures_computed_for_new_gold_are_stored_and_read_from_then_on(reviewing, finished_run, monkeypatch):
+    item, far = _agreed_item(finished_run)
+    Label.objects.filter(item=item).update(score=far)
+
+    _all_row(reviewing, finished_run)
+    monkeypatch.setattr(stored_metrics, "run_figures_compute", _refuse)
+    _all_row(reviewing, finished_run)
+
+    finished_run.refresh_from_db()
+    project = Project.objects.get(pk=finished_run.project_id)
+    assert finished_run.metrics["gold_revision"] == project.gold_revision
+    assert stored_metrics.stored_figures_current(finished_run)
+
+
+def test_runs_listed_with_their_project_read_its_gold_revision_without_a_query_each(
+    finished_run, django_assert_num_queries
+):
+    runs_of_project = list(finished_run.project.judge_runs.all())
+
+    with django_assert_num_queries(0):
+        assert all(stored_metrics.stored_figures_current(run) for run in runs_of_project)
