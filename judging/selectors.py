@@ -65,6 +65,13 @@ def run_metrics(run: JudgeRun) -> dict[str, JudgeMetrics]:
     return result
 
 
+def shown_splits(metrics: dict[str, JudgeMetrics]) -> list[str]:
+    """The splits a page or command lists, in order: "all" only when the run spans more than one split
+    (for a one-split run it would repeat the same figures)."""
+    splits = [split for split in SPLITS if split in metrics]
+    return [*splits, "all"] if len(splits) > 1 and "all" in metrics else splits
+
+
 @dataclass(frozen=True)
 class Disagreement:
     judgment_id: int

@@ -90,8 +90,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": progress,
         "metrics": [
             (split, metrics[split], intervals.measured_figures(run, split))
-            for split in (*SPLITS, "all")
-            if split in metrics
+            for split in selectors.shown_splits(metrics)
         ],
         "confusion": charts.confusion_heatmap(overall.confusion, run.project.scale_min) if overall else None,
         "is_simulator": run.endpoint.is_simulator,

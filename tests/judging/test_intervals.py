@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from judging.intervals import Scores, alpha_interval, metric_intervals, paired_differences, shown, verdict
+from judging.intervals import (
+    Interval,
+    Scores,
+    alpha_interval,
+    metric_intervals,
+    paired_differences,
+    shown,
+    verdict,
+)
 from judging.metrics import judge_metrics
 
 
@@ -58,7 +66,14 @@ def test_a_small_change_on_few_items_is_uncertain():
         Scores.of(gold, judged), Scores.of(gold, changed), scale_min=0, scale_max=3
     )["nmse"]
     assert difference.crosses_zero
-    assert verdict("nmse", difference) in ("uncertain", "worse")
+    assert verdict("nmse", difference) == "uncertain"
+
+
+def test_a_worse_point_estimate_whose_interval_crosses_zero_reads_uncertain_not_worse():
+    leaning_worse = Interval(estimate=0.274, low=-0.736, high=1.32)
+    assert verdict("nmse", leaning_worse) == "uncertain"
+    assert verdict("kappa", Interval(estimate=-0.00143, low=-0.0332, high=0.0339)) == "uncertain"
+    assert verdict("kappa", Interval(estimate=-0.05, low=-0.08, high=-0.02)) == "worse"
 
 
 def test_the_same_input_gives_the_same_interval():

@@ -11,7 +11,7 @@ from django.urls import reverse
 from judging.models import ModelEndpoint, PromptVersion
 from judging.promotion import version_promote
 from judging.versions import version_measurements, word_diff
-from labeling.numbers import dollars, significant
+from labeling.numbers import dollars, metric
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_the_history_shows_lineage_origin_status_flags_and_metrics_per_split(
     assert "GEPA run #4" in page and "flagged" in page
     assert f"v{middle.pk}</a> ← <a" in page
     test_nmse = rows[middle.pk].measurements["test"].metrics.nmse
-    assert significant(test_nmse) in page
+    assert metric("nmse", test_nmse) in page
 
 
 def test_the_history_filters_by_target_model(client_for, reviewer, demo_project):
@@ -151,7 +151,7 @@ def test_the_model_comparison_shows_each_models_production_version_with_cost_and
     assert small.latency_p50_ms is not None
     page = response.content.decode()
     assert 'data-plotly="models-chart"' in page and 'id="models-chart"' in page
-    assert significant(small.metrics.nmse) in page and dollars(big.dollars_per_1000) in page
+    assert metric("nmse", small.metrics.nmse) in page and dollars(big.dollars_per_1000) in page
 
 
 @pytest.fixture

@@ -10,7 +10,18 @@ from django.core.management.base import BaseCommand, CommandError
 from judging import intervals, runs, selectors
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.tasks import judge_chunk_task
+from labeling import numbers
 from labeling.lifecycle import TransitionRefused
+
+
+def _reused_note(progress: dict) -> str:
+    """Why a run may cost nothing: its judgments were copied from earlier identical ones."""
+    reused = progress["reused"]
+    if not reused:
+        return ""
+    if reused == progress["done"]:
+        return f" (all {reused:,} judgments reused from earlier runs: no model call)"
+    return f" ({reused:,} judgments reused from earlier runs at no cost)"
 
 
 class Command(BaseCommand):
@@ -34,8 +45,9 @@ class Command(BaseCommand):
     def _progress_line(self, run: JudgeRun) -> dict:
         progress = selectors.run_progress(run)
         self.stdout.write(
-            f"  {run.status}: {progress['done']}/{progress['total']} judged, "
-            f"{progress['malformed']} malformed, {progress['errors']} errors, ${progress['cost']:.4f}"
+            f"  {run.status}: {progress['done']:,}/{progress['total']:,} judged, "
+            f"{progress['malformed']:,} malformed, {progress['errors']:,} errors, "
+            f"{numbers.dollars(progress['cost'])}{_reused_note(progress)}"
         )
         self.stdout.flush()
         return progress
@@ -113,10 +125,11 @@ class Command(BaseCommand):
                 )
             time.sleep(2)
         measured = selectors.run_metrics(run)
-        for split, metrics in measured.items():
+        for split in selectors.shown_splits(measured):
+            metrics = measured[split]
             figures = intervals.measured_figures(run, split)
             self.stdout.write(
-                f"  {split:>5}: {metrics.items} items, NMSE {figures['nmse']}, malformed "
+                f"  {split:>5}: {metrics.items:,} items, NMSE {figures['nmse']}, malformed "
                 f"{figures['malformed_rate']}, kappa {figures['kappa']}, MAE {figures['mae']}"
             )
         if measured:
