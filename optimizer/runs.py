@@ -415,6 +415,7 @@ def measure_on_test_split(run: OptimizationRun, best_version: PromptVersion | No
         user=user,
         force_fresh=True,
         enqueue=False,
+        started_from=f"optimizer run #{run.pk}",
     )
     OptimizationRun.objects.filter(pk=run.pk).update(base_test_run=base_run)
     judge_run_execute(run=base_run)
@@ -426,6 +427,7 @@ def measure_on_test_split(run: OptimizationRun, best_version: PromptVersion | No
             user=user,
             force_fresh=True,
             enqueue=False,
+            started_from=f"optimizer run #{run.pk}",
         )
         OptimizationRun.objects.filter(pk=run.pk).update(best_test_run=best_run)
         judge_run_execute(run=best_run)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 # The command waits for its run: on_commit must fire, so these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,3 +38,11 @@ def test_a_run_that_reuses_every_judgment_says_why_it_cost_nothing(demo_project)
 
     last_progress = [line for line in again if " judged, " in line][-1]
     assert "judgments reused from earlier runs: no model call" in last_progress
+
+
+def test_the_run_list_says_a_run_was_started_from_the_command_line(demo_project, client_for, lead):
+    judge(demo_project, "--items", "dev")
+
+    page = client_for(lead).get(reverse("judging:runs", args=[demo_project.slug])).content.decode()
+    row = re.search(r"<tr><td><a [^>]*>#\d+</a>.*?</tr>", page, re.DOTALL)[0]
+    assert "<td>command line</td>" in row and "<td>—</td>" not in row

@@ -81,6 +81,8 @@ def test_a_lead_launches_a_gepa_run_and_lands_on_its_page_with_before_and_after(
     assert "Before / after on the test split" in body and "NMSE (0–100)" in body
     assert "What changed" in body  # the word diff of base → best
     assert 'data-plotly="progress-chart"' in body
+    runs_page = client_for(lead).get(reverse("judging:runs", args=[demo_project.slug])).content.decode()
+    assert f"<td>{lead.username} (optimizer run #{run.pk})</td>" in runs_page  # its test-split runs
 
 
 def test_the_run_page_shows_base_and_best_with_intervals_and_their_paired_difference(
@@ -95,7 +97,7 @@ def test_the_run_page_shows_base_and_best_with_intervals_and_their_paired_differ
     nmse = comparison["rows"][0]
     assert nmse["label"] == "NMSE (0–100)"
     assert re.fullmatch(rf"{re.escape(metric('nmse', base.nmse))} \([\d.]+–[\d.]+\)", nmse["before"])
-    assert re.fullmatch(r"([+-][\d.]+|0) \(([+-][\d.]+|0) to ([+-][\d.]+|0)\)", nmse["change"])
+    assert re.fullmatch(r"([+-][\d.]+|0\.00) \(([+-][\d.]+|0\.00) to ([+-][\d.]+|0\.00)\)", nmse["change"])
     assert [row["label"] for row in comparison["rows"]] == [
         "NMSE (0–100)",
         "Malformed rate",

@@ -96,6 +96,7 @@ class Command(BaseCommand):
                 endpoint=endpoint,
                 item_set=options["items"],
                 force_fresh=options["force_fresh"],
+                started_from="command line",
             )
         if options["inline"]:
             from config.celery import app
