@@ -47,7 +47,6 @@ PERCENT_DECIMALS = 1
 SHARES = {"malformed_rate", "exact", "within_one"}
 # d3-format strings for plotly axes: at most three significant digits, thousands separated, no SI "k/m".
 PLOTLY_TICKFORMAT = ",.3~r"
-PLOTLY_PERCENT_TICKFORMAT = ".0%"
 
 
 def fixed(value, decimals: int, *, signed: bool = False) -> str:

@@ -327,10 +327,11 @@ def test_prompt_promote_shows_the_paired_difference_refuses_a_worse_version_and_
 ):
     production, worse = in_production_and_challenged(lead, demo_project, exact, far_off_and_often_malformed)
     out = StringIO()
-    with pytest.raises(CommandError, match="To promote it anyway, write the reason"):
+    with pytest.raises(CommandError, match="To promote it anyway, give the reason with --reason") as refused:
         call_command("prompt_promote", str(worse.pk), stdout=out)
     assert f"Against production v{production.pk} on the same" in out.getvalue()
     assert "worse" in out.getvalue()
+    assert "Against production" not in str(refused.value)  # the comparison is printed once, not twice
     worse.refresh_from_db()
     assert worse.status != PRODUCTION
 

@@ -199,3 +199,13 @@ def test_the_models_page_lists_judges_only_not_the_reflection_model(
     assert "sim/reflector" not in page
     assert 'data-endpoint="sim/judge-large"' in page  # a judge, with no production version
     assert "no production version measured on the test split" in page
+
+
+def test_every_numeric_chart_axis_rounds_its_ticks_as_the_pages_round_numbers():
+    from judging.charts import models_chart, versions_chart
+    from labeling.numbers import PLOTLY_TICKFORMAT
+
+    assert PLOTLY_TICKFORMAT == ",.3~r"  # "22.3", not "22.34"; "1,500", not "1.5k"
+    for figure in (versions_chart([]), models_chart([])):
+        layout = figure["layout"]
+        assert layout["yaxis"]["tickformat"] == layout["yaxis2"]["tickformat"] == PLOTLY_TICKFORMAT
