@@ -96,7 +96,7 @@ class PromotionComparison:
         if self.items == 0:
             return f"v{self.production.pk} (production) was not measured on any of the same test items."
         found = "; ".join(f"{m.label} {m.shown}, {m.verdict}" for m in self.metrics)
-        return f"Against production v{self.production.pk} on the same {self.items} test items: {found}."
+        return f"Against production v{self.production.pk} on the same {self.items:,} test items: {found}."
 
     def as_dict(self) -> dict:
         return {

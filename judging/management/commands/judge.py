@@ -55,7 +55,7 @@ class Command(BaseCommand):
     def _heading(self, run: JudgeRun) -> None:
         if not getattr(self, "_headed", False):
             self._headed = True
-            self.stdout.write(f"Judge run #{run.pk}: {run.total_items} items on {run.endpoint.name}.")
+            self.stdout.write(f"Judge run #{run.pk}: {run.total_items:,} items on {run.endpoint.name}.")
 
     def _chunk_done(self, sender=None, args=(), **_kwargs) -> None:
         """A line as each chunk ends (Celery sends task_postrun for eager tasks too)."""

@@ -139,8 +139,8 @@ class Command(BaseCommand):
             return
         base_items, best_items = comparison["items"]
         self.stdout.write(
-            f"On the test split (base v{run.base_version_id}: {base_items} items, best "
-            f"v{run.best_version_id}: {best_items}; paired on {comparison['paired_items']}), "
+            f"On the test split (base v{run.base_version_id}: {base_items:,} items, best "
+            f"v{run.best_version_id}: {best_items:,}; paired on {comparison['paired_items']:,}), "
             "with 95% bootstrap intervals:"
         )
         for row in comparison["rows"]:
