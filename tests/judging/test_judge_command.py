@@ -9,6 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from judging.models import JudgeRun
+
 # The command waits for its run: on_commit must fire, so these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,3 +48,12 @@ def test_the_run_list_says_a_run_was_started_from_the_command_line(demo_project,
     page = client_for(lead).get(reverse("judging:runs", args=[demo_project.slug])).content.decode()
     row = re.search(r"<tr><td><a [^>]*>#\d+</a>.*?</tr>", page, re.DOTALL)[0]
     assert "<td>command line</td>" in row and "<td>—</td>" not in row
+
+
+def test_the_page_of_a_run_that_reused_every_judgment_says_so_by_its_cost(demo_project, client_for, lead):
+    judge(demo_project, "--items", "dev")
+    judge(demo_project, "--items", "dev")
+    run = JudgeRun.objects.order_by("-pk").first()
+
+    page = client_for(lead).get(reverse("judging:run", args=[run.pk])).content.decode()
+    assert "cost: every judgment reused, no model call" in page
