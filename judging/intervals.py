@@ -187,21 +187,6 @@ def verdict(metric: str, difference: Interval) -> str:
     return "worse" if change < 0 else "better"
 
 
-def shown(
-    interval: Interval, fmt: str = "{:.2f}", scale: float = 1, between: str = "–", unit: str = ""
-) -> str:
-    """The estimate and its interval, "19.90 (15.20–24.80)", or "—" when there is nothing to show.
-    Signed differences read better with between=" to ": "+0.42 (-11.41 to +12.86)"."""
-    if interval.estimate is None:
-        return "—"
-    text = fmt.format(interval.estimate * scale) + unit
-    if interval.low is not None and interval.high is not None:
-        if interval.low < 0:
-            between = " to "  # "-0.97–-0.15" reads as a typo
-        text += f" ({fmt.format(interval.low * scale)}{between}{fmt.format(interval.high * scale)}{unit})"
-    return text
-
-
 # Metrics shown as percentages on pages (shares of items); the others as plain numbers.
 PERCENTAGES = numbers.SHARES
 

@@ -11,7 +11,7 @@ from judging.intervals import (
     alpha_interval,
     metric_intervals,
     paired_differences,
-    shown,
+    readable,
     verdict,
 )
 from judging.metrics import judge_metrics
@@ -95,7 +95,7 @@ def test_ten_thousand_items_are_bootstrapped_in_blocks_with_every_metric_bounded
 def test_an_interval_reads_as_the_estimate_and_its_ends():
     gold, judged = sample(200, noise=0.8, malformed=0.1, seed=7)
     nmse = metric_intervals(Scores.of(gold, judged), scale_min=0, scale_max=3)["nmse"]
-    assert shown(nmse) == f"{nmse.estimate:.2f} ({nmse.low:.2f}–{nmse.high:.2f})"
+    assert readable(nmse, "nmse") == f"{nmse.estimate:.2f} ({nmse.low:.2f}–{nmse.high:.2f})"
 
 
 def test_krippendorffs_alpha_against_gold_carries_a_bootstrap_interval_and_is_one_for_a_perfect_judge():
