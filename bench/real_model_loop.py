@@ -173,13 +173,14 @@ def figures(run, project) -> dict:
 
 
 def print_figures(label: str, run, project) -> None:
-    from judging.intervals import shown
+    from judging.intervals import readable
 
     found = figures(run, project)
+    shown = {name: readable(found[name], name) for name in ("nmse", "malformed_rate", "kappa", "alpha")}
     print(
         f"  {label:<28} n={run.judgments.filter(item__split='test').count():<4} "
-        f"NMSE {shown(found['nmse'])}  malformed {shown(found['malformed_rate'], '{:.1f}', 100, unit='%')}  "
-        f"kappa {shown(found['kappa'], '{:.3f}')}  alpha {shown(found['alpha'], '{:.3f}')}"
+        f"NMSE {shown['nmse']}  malformed {shown['malformed_rate']}  "
+        f"kappa {shown['kappa']}  alpha {shown['alpha']}"
     )
 
 

@@ -75,7 +75,7 @@ def expected_quality(*, prompt_version, endpoint) -> dict | None:
         "run": run,
         "items": run_metrics(run)["test"].items,
         **{
-            name: intervals.readable(found[name], as_percent=name in intervals.PERCENTAGES)
+            name: intervals.readable(found[name], name)
             for name in ("within_one", "exact", "malformed_rate", "nmse")
         },
     }

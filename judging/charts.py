@@ -6,6 +6,8 @@ import json
 
 import plotly.graph_objects as go
 
+from labeling.numbers import PLOTLY_TICKFORMAT as TICKS
+
 _LAYOUT = {"margin": {"l": 50, "r": 20, "t": 30, "b": 45}, "height": 320, "font": {"size": 12}}
 
 
@@ -58,9 +60,15 @@ def versions_chart(history: list[dict]) -> dict:
             "height": 420,
             "xaxis": {**order, "matches": "x2", "showticklabels": False},
             "xaxis2": {**order, "anchor": "y2", "automargin": True},
-            "yaxis": {"title": {"text": "NMSE"}, "rangemode": "tozero", "domain": [0.45, 1]},
+            "yaxis": {
+                "title": {"text": "NMSE"},
+                "rangemode": "tozero",
+                "domain": [0.45, 1],
+                "tickformat": TICKS,
+            },
             "yaxis2": {
                 "title": {"text": "malformed %"},
+                "tickformat": TICKS,
                 "rangemode": "tozero",
                 "domain": [0, 0.3],
                 "anchor": "x2",
@@ -102,9 +110,10 @@ def models_chart(rows: list[dict]) -> dict:
         layout={
             **_LAYOUT,
             "barmode": "group",
-            "yaxis": {"title": {"text": "NMSE / malformed %"}, "rangemode": "tozero"},
+            "yaxis": {"title": {"text": "NMSE / malformed %"}, "rangemode": "tozero", "tickformat": TICKS},
             "yaxis2": {
                 "title": {"text": "$ per 1,000"},
+                "tickformat": TICKS,
                 "overlaying": "y",
                 "side": "right",
                 "rangemode": "tozero",
@@ -164,7 +173,11 @@ def version_trend_chart(points: list) -> dict:
         layout={
             **_LAYOUT,
             "xaxis": {"title": {"text": "prompt version"}, "categoryorder": "array", "categoryarray": labels},
-            "yaxis": {"title": {"text": "NMSE (0–100) · malformed %"}, "rangemode": "tozero"},
+            "yaxis": {
+                "title": {"text": "NMSE (0–100) · malformed %"},
+                "rangemode": "tozero",
+                "tickformat": TICKS,
+            },
             "legend": {"orientation": "h", "y": -0.3},
         },
     )

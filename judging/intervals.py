@@ -207,63 +207,48 @@ def paired_differences(
 
 
 def verdict(metric: str, difference: Interval) -> str:
-    """ "better", "worse" (the point estimate is worse), "uncertain" (not worse, but the interval crosses
-    0), "same" (no difference at all) or "unknown" (nothing to compare)."""
+    """ "better" or "worse" only when the whole 95% interval of the difference is on that side of 0,
+    "uncertain" when it crosses 0 (whichever way the point estimate leans), "same" (no difference at all)
+    or "unknown" (nothing to compare). Reports and the promotion gate both read this one verdict."""
     if difference.estimate is None:
         return "unknown"
-    change = -difference.estimate if LOWER_IS_BETTER[metric] else difference.estimate
-    if change < 0:
-        return "worse"
-    if difference.low == difference.high == 0:
+    if difference.estimate == 0 and difference.low == difference.high == 0:
         return "same"
     if difference.crosses_zero:
         return "uncertain"
-    return "better"
-
-
-def shown(
-    interval: Interval, fmt: str = "{:.2f}", scale: float = 1, between: str = "–", unit: str = ""
-) -> str:
-    """The estimate and its interval, "19.90 (15.20–24.80)", or "—" when there is nothing to show.
-    Signed differences read better with between=" to ": "+0.42 (-11.41 to +12.86)"."""
-    if interval.estimate is None:
-        return "—"
-    text = fmt.format(interval.estimate * scale) + unit
-    if interval.low is not None and interval.high is not None:
-        if interval.low < 0:
-            between = " to "  # "-0.97–-0.15" reads as a typo
-        text += f" ({fmt.format(interval.low * scale)}{between}{fmt.format(interval.high * scale)}{unit})"
-    return text
+    change = -difference.estimate if LOWER_IS_BETTER[metric] else difference.estimate
+    return "worse" if change < 0 else "better"
 
 
 # Metrics shown as percentages on pages (shares of items); the others as plain numbers.
-PERCENTAGES = {"malformed_rate", "exact", "within_one"}
+PERCENTAGES = numbers.SHARES
 
 
-def readable(interval: Interval, *, as_percent: bool = False, signed: bool = False) -> str:
-    """For pages, rounded for people (labeling/numbers.py): "19.9 (15.2–24.8)", "7.25% (4.1–10.3%)",
-    signed differences "+0.42 (-11.4 to +12.9)"; "—" when there is nothing to show."""
+def readable(interval: Interval, metric: str, *, signed: bool = False) -> str:
+    """For pages and commands, at the metric's precision (labeling/numbers.py), the interval at the same
+    precision as the estimate: "16.72 (15.15–18.43)", "26.0% (23.7–28.2%)", signed differences
+    "+0.27 (-0.74 to +1.32)"; "—" when there is nothing to show."""
     if interval.estimate is None:
         return "—"
-    number = numbers.percent if as_percent else numbers.significant
-    text = number(interval.estimate, signed=signed)
+    text = numbers.metric(metric, interval.estimate, signed=signed)
     if interval.low is not None and interval.high is not None:
-        low, high = number(interval.low, signed=signed), number(interval.high, signed=signed)
+        low = numbers.metric(metric, interval.low, signed=signed)
+        high = numbers.metric(metric, interval.high, signed=signed)
         if signed or interval.low < 0:
-            text += f" ({low} to {high})"  # "-0.97–-0.15" reads as a typo
+            text += f" ({low.removesuffix('%')} to {high})"  # "-0.97–-0.15" reads as a typo
         else:
-            text += f" ({low.removesuffix('%')}–{high})"  # "91% (88–94%)"
+            text += f" ({low.removesuffix('%')}–{high})"  # "91.0% (88.2–94.1%)"
     return text
 
 
 def shown_figures(found: dict[str, Interval]) -> dict[str, str]:
-    """Every metric as "19.9 (15.2–24.8)", ready for a page."""
-    return {name: readable(found[name], as_percent=name in PERCENTAGES) for name in LOWER_IS_BETTER}
+    """Every metric as "16.72 (15.15–18.43)", ready for a page."""
+    return {name: readable(found[name], name) for name in LOWER_IS_BETTER}
 
 
 def shown_difference(name: str, difference: Interval) -> str:
-    """A paired difference of one metric, signed: "+0.42 (-11.4 to +12.9)"."""
-    return readable(difference, as_percent=name in PERCENTAGES, signed=True)
+    """A paired difference of one metric, signed, at the metric's precision: "+0.27 (-0.74 to +1.32)"."""
+    return readable(difference, name, signed=True)
 
 
 # From the database

@@ -135,12 +135,22 @@ class JudgeRun(BackgroundRun):
     # A finished run's progress counters and metrics per split (with intervals), computed once by
     # judging.stored_metrics; empty while the run is active or once its judgments changed.
     metrics = models.JSONField(null=True, blank=True, editable=False)
+    # Where a run not started from a page came from: "command line", "optimizer run #3".
+    started_from = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"judge run #{self.pk} ({self.endpoint.name}, {self.item_set})"
+
+    @property
+    def started_by(self) -> str:
+        """Who or what started the run, for the run list: "carol", "optimizer run #3", "carol (optimizer
+        run #3)", "command line"; "—" for a run recorded before runs said where they came from."""
+        if self.created_by and self.started_from:
+            return f"{self.created_by} ({self.started_from})"
+        return str(self.created_by or self.started_from or "—")
 
 
 class Judgment(models.Model):

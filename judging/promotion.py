@@ -71,7 +71,7 @@ class GatedMetric:
             "better": f"better: the whole 95% interval of the {self.label} difference is below 0",
             "same": f"the same {self.label} on every item",
             "uncertain": f"uncertain: the 95% interval of the {self.label} difference crosses 0",
-            "worse": f"worse: the {self.label} is higher than production's",
+            "worse": f"worse: the whole 95% interval of the {self.label} difference is above 0",
             "unknown": f"no {self.label} to compare",
         }[self.verdict]
 
@@ -96,7 +96,7 @@ class PromotionComparison:
         if self.items == 0:
             return f"v{self.production.pk} (production) was not measured on any of the same test items."
         found = "; ".join(f"{m.label} {m.shown}, {m.verdict}" for m in self.metrics)
-        return f"Against production v{self.production.pk} on the same {self.items} test items: {found}."
+        return f"Against production v{self.production.pk} on the same {self.items:,} test items: {found}."
 
     def as_dict(self) -> dict:
         return {

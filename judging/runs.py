@@ -58,8 +58,10 @@ def judge_run_start(
     user=None,
     force_fresh: bool = False,
     enqueue: bool = True,
+    started_from: str = "",
 ) -> JudgeRun:
-    """A new run, queued for the workers; with enqueue=False the caller runs it (judge_run_execute)."""
+    """A new run, queued for the workers; with enqueue=False the caller runs it (judge_run_execute).
+    `started_from` says where it was started when not from a page ("command line", "optimizer run #3")."""
     project = prompt_version.project
     with transaction.atomic():
         run = JudgeRun.objects.create(
@@ -69,6 +71,7 @@ def judge_run_start(
             item_set=item_set,
             force_fresh=force_fresh,
             created_by=user,
+            started_from=started_from,
             total_items=run_items(project=project, item_set=item_set).count(),
         )
         if enqueue:

@@ -11,7 +11,7 @@ from judging import runs, stored_metrics
 from judging.metrics import JudgeMetrics
 from judging.models import JudgeRun, Judgment
 from labeling.gold import gold_scores
-from labeling.models import Item
+from labeling.models import SPLITS, Item
 
 
 def run_progress(run: JudgeRun) -> dict:
@@ -24,6 +24,13 @@ def run_metrics(run: JudgeRun) -> dict[str, JudgeMetrics]:
     run). Items whose call failed (an error, not a malformed output) are left out: the model never
     answered them."""
     return {split: figures.metrics for split, figures in stored_metrics.run_figures(run).splits.items()}
+
+
+def shown_splits(metrics: dict[str, JudgeMetrics]) -> list[str]:
+    """The splits a page or command lists, in order: "all" only when the run spans more than one split
+    (for a one-split run it would repeat the same figures)."""
+    splits = [split for split in SPLITS if split in metrics]
+    return [*splits, "all"] if len(splits) > 1 and "all" in metrics else splits
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ from labeling.roles import ANNOTATOR, LEAD, REVIEWER, role_required
 # The test-split figures set side by side on the promotion page: label, attribute of the metrics (or of the
 # measurement), whether lower is better (None: neither), and how to show it (rounded for people).
 COMPARED = (
-    ("NMSE (0–100)", "nmse", True, numbers.significant),
-    ("Malformed rate", "malformed_rate", True, numbers.percent),
-    ("MAE", "mae", True, numbers.significant),
-    ("Exact agreement", "exact", False, numbers.percent),
-    ("Kappa (quadratic)", "kappa", False, numbers.significant),
-    ("Bias (judge − gold)", "bias", None, partial(numbers.significant, signed=True)),
+    ("NMSE (0–100)", "nmse", True, partial(numbers.metric, "nmse")),
+    ("Malformed rate", "malformed_rate", True, partial(numbers.metric, "malformed_rate")),
+    ("MAE", "mae", True, partial(numbers.metric, "mae")),
+    ("Exact agreement", "exact", False, partial(numbers.metric, "exact")),
+    ("Kappa (quadratic)", "kappa", False, partial(numbers.metric, "kappa")),
+    ("Bias (judge − gold)", "bias", None, partial(numbers.metric, "bias", signed=True)),
     ("Dollars per 1,000 judgments", "dollars_per_1000", True, numbers.dollars),
     ("Latency p50 (ms)", "latency_p50_ms", True, numbers.significant),
 )

@@ -89,8 +89,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "project": run.project,
         "progress": progress,
         "metrics": [
-            (split, figures.metrics, intervals.shown_figures(figures.intervals))
-            for split, figures in splits.items()
+            (split, splits[split].metrics, intervals.shown_figures(splits[split].intervals))
+            for split in selectors.shown_splits({name: found.metrics for name, found in splits.items()})
         ],
         "confusion": charts.confusion_heatmap(overall.metrics.confusion, run.project.scale_min)
         if overall

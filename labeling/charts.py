@@ -9,6 +9,7 @@ import json
 import plotly.graph_objects as go
 
 from labeling.agreement import Agreement
+from labeling.numbers import PLOTLY_TICKFORMAT as TICKS
 
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
@@ -44,7 +45,11 @@ def distribution_chart(agreement: Agreement) -> dict:
             **_LAYOUT,
             "barmode": "group",
             "xaxis": {"title": {"text": "score"}, "type": "category"},
-            "yaxis": {"title": {"text": "% of the annotator's labels"}, "rangemode": "tozero"},
+            "yaxis": {
+                "title": {"text": "% of the annotator's labels"},
+                "rangemode": "tozero",
+                "tickformat": TICKS,
+            },
             "legend": {"orientation": "h", "y": -0.25},
         },
     )
@@ -66,7 +71,12 @@ def bias_chart(agreement: Agreement) -> dict:
         layout={
             **_LAYOUT,
             "height": max(160, 60 + 40 * len(rows)),
-            "xaxis": {"title": {"text": "mean score − gold"}, "zeroline": True, "zerolinewidth": 2},
+            "xaxis": {
+                "title": {"text": "mean score − gold"},
+                "zeroline": True,
+                "zerolinewidth": 2,
+                "tickformat": TICKS,
+            },
             "yaxis": {"type": "category", "automargin": True},
         },
     )

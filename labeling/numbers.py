@@ -1,5 +1,7 @@
-"""Numbers as people read them: three significant digits, shares as percentages. Pages use these
-(through the `numbers` template filters); exports keep the exact values."""
+"""Numbers as people read them: three significant digits, metrics at their own fixed precision (a delta
+and an interval at the precision of the metric they belong to), shares as percentages, counts with
+thousands separators. Pages and commands use these (pages through the `numbers` template filters);
+exports keep the exact values; charts take PLOTLY_TICKFORMAT."""
 
 from __future__ import annotations
 
@@ -35,6 +37,53 @@ def significant(value, digits: int = 3, *, signed: bool = False) -> str:
     if text in ("-0", "0"):
         return "0"
     return sign + text
+
+
+# Decimals each metric is shown with, its interval and its changes too: a kappa change of -0.00143 is
+# "-0.001", an NMSE change of +0.2741 is "+0.27" (three significant digits of a tiny delta are noise).
+METRIC_DECIMALS = {"nmse": 2, "mae": 2, "bias": 2, "kappa": 3, "alpha": 3, "spearman": 3}
+# Shares of items (as percentages) keep one decimal of a percent: "26.0% (23.7–28.2%)".
+PERCENT_DECIMALS = 1
+SHARES = {"malformed_rate", "exact", "within_one"}
+# d3-format strings for plotly axes: at most three significant digits, thousands separated, no SI "k/m".
+PLOTLY_TICKFORMAT = ",.3~r"
+
+
+def fixed(value, decimals: int, *, signed: bool = False) -> str:
+    """A number at a fixed number of decimals with thousands separators: 1234.5 → "1,234.50"
+    (decimals=2); a value that rounds to zero is "0.00", never "-0.00" or "+0.00"."""
+    number = _finite(value)
+    if number is None:
+        return MISSING
+    text = f"{number:,.{decimals}f}"
+    if float(text.replace(",", "")) == 0:
+        return text.lstrip("-")
+    return ("+" if signed and number > 0 else "") + text
+
+
+def metric(name: str, value, *, signed: bool = False) -> str:
+    """A metric at its own precision: nmse 16.7234 → "16.72", kappa 0.45123 → "0.451", a share
+    (malformed_rate, exact, within_one) 0.26 → "26.0%". Metrics without a set precision keep three
+    significant digits."""
+    if name in SHARES:
+        number = _finite(value)
+        return MISSING if number is None else fixed(number * 100, PERCENT_DECIMALS, signed=signed) + "%"
+    if name in METRIC_DECIMALS:
+        return fixed(value, METRIC_DECIMALS[name], signed=signed)
+    return significant(value, signed=signed)
+
+
+def count(value) -> str:
+    """A count of things (items, labels, tokens, calls) with thousands separators: 759412 → "759,412"."""
+    number = _finite(value)
+    if number is None:
+        return MISSING
+    return f"{round(number):,}"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """ "1 candidate", "2 candidates", "1,384 items" ("annotator" → "annotators"; words for the odd one)."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
 
 
 def percent(share, digits: int = 3, *, signed: bool = False) -> str:

@@ -7,6 +7,7 @@ import json
 import plotly.graph_objects as go
 
 from judging.charts import _LAYOUT
+from labeling.numbers import PLOTLY_TICKFORMAT as TICKS
 
 
 def progress_chart(progress: list[list], *, base_score: float | None, budget: int) -> dict:
@@ -31,8 +32,8 @@ def progress_chart(progress: list[list], *, base_score: float | None, budget: in
         traces,
         layout={
             **_LAYOUT,
-            "xaxis": {"title": {"text": "metric calls"}, "range": [0, budget]},
-            "yaxis": {"title": {"text": "dev score (0–1)"}},
+            "xaxis": {"title": {"text": "metric calls"}, "range": [0, budget], "tickformat": ",d"},
+            "yaxis": {"title": {"text": "dev score (0–1)"}, "tickformat": TICKS},
         },
     )
     return json.loads(figure.to_json())

@@ -154,6 +154,10 @@ class InstructionChange(Change):
         return f"{self.action} of instruction {self.instruction_id} by {self.user}"
 
 
+# dspy.GEPA's reflection_minibatch_size default; optimizer/search.py passes it explicitly.
+GEPA_MINIBATCH = 3
+
+
 class OptimizationRun(BackgroundRun):
     """A background search for a better judge prompt: algorithm × regime × base version × target model,
     within a budget of metric calls and dollars; its accepted candidates become prompt versions."""
@@ -225,8 +229,22 @@ class OptimizationRun(BackgroundRun):
     def stop_reason_note(self) -> str:
         """Why the run stopped, in words, or "" when that would only repeat its status
         ("cancelled: cancelled")."""
+        if self.stop_reason == self.StopReason.DONE and self.metric_calls_used < self.max_metric_calls:
+            return self._budget_left_note()
         note = self.get_stop_reason_display() if self.stop_reason else ""
         return "" if note == self.status else note
+
+    def _budget_left_note(self) -> str:
+        """A search that ended short of its budget says why, not "finished its budget" at 206 of 300."""
+        used, budget = f"{self.metric_calls_used:,}", f"{self.max_metric_calls:,}"
+        if self.algorithm != self.Algorithm.GEPA:
+            return f"finished its search in {used} of {budget} metric calls"
+        # GEPA starts an iteration only when its worst case fits (optimizer/search.py run_gepa).
+        next_step = GEPA_MINIBATCH * 2 + ((self.estimate or {}).get("dev_sample") or {}).get("size", 0)
+        return (
+            f"stopped at {used} of {budget} metric calls: another iteration could need {next_step:,} more, "
+            f"over the budget"
+        )
 
 
 class OptimizationCandidate(models.Model):

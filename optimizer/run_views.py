@@ -111,7 +111,7 @@ def _estimate(form: OptimizationRunForm, project: Project) -> dict | None:
         max_metric_calls=data["max_metric_calls"],
         seed=data.get("seed") or 0,
     )
-    return {**estimate, "max_dollars": data.get("max_dollars")}
+    return {**estimate, "summary": runs.estimate_summary(estimate), "max_dollars": data.get("max_dollars")}
 
 
 @require_GET

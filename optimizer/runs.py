@@ -17,7 +17,7 @@ from django.db.models import Avg
 from judging.models import JudgeRun, Judgment, ModelEndpoint, PromptVersion
 from judging.program import judge_program_for
 from judging.runs import judge_run_execute, judge_run_start
-from labeling import lifecycle
+from labeling import lifecycle, numbers
 from labeling.models import Item, Project
 from optimizer.budget import Budget, RunStopped, budgeted_lm
 from optimizer.models import OptimizationRun
@@ -38,6 +38,34 @@ MAX_THREADS = 8
 
 
 # Launch
+
+
+def estimate_summary(estimate: dict) -> str:
+    """The estimate in words, the same on the launch page and from `manage.py optimize` (both say "at
+    most" before it): "3,068 judge calls (300 for the search + 2 × 1,384 to judge base and best on the
+    test split) and 41 reflection/proposal calls, about $0.263 ($0.0257 search, $0.227 test split,
+    $0.0104 reflection)"."""
+    search, test = estimate.get("search_calls"), estimate.get("test_items")
+    calls = numbers.count(estimate.get("judge_calls"))
+    if search is not None and test is not None:
+        calls += (
+            f" judge calls ({numbers.count(search)} for the search + 2 × {numbers.count(test)} to judge base "
+            "and best on the test split)"
+        )
+    else:  # an estimate stored before the breakdown existed
+        calls += " judge calls"
+    reflections = estimate.get("reflection_calls")
+    if reflections:
+        calls += f" and {numbers.plural(reflections, 'reflection/proposal call')}"
+    else:
+        calls += " and no reflection/proposal call (library selection only picks vetted instructions)"
+    text = f"{calls}, about {numbers.dollars(estimate.get('dollars'))}"
+    parts = [estimate.get(k) for k in ("search_dollars", "test_dollars", "reflection_dollars")]
+    if all(part is not None for part in parts):
+        search_cost, test_cost, reflection_cost = map(numbers.dollars, parts)
+        text += f" ({search_cost} search, {test_cost} test split"
+        text += f", {reflection_cost} reflection)" if reflections else ")"
+    return text
 
 
 def algorithm_for(regime: str, algorithm: str) -> str:
@@ -91,13 +119,19 @@ def run_estimate(
     def dollars(endpoint: ModelEndpoint, calls: int, tokens_in: float, tokens_out: float) -> Decimal:
         return endpoint.price_of(Decimal(str(tokens_in)), Decimal(str(tokens_out))) * calls
 
-    total = dollars(target_endpoint, judge_calls, judge_in, judge_out) + dollars(
-        reflection_endpoint, reflection_calls, reflect_in, reflect_out
-    )
+    search_dollars = dollars(target_endpoint, max_metric_calls, judge_in, judge_out)
+    test_dollars = dollars(target_endpoint, 2 * test, judge_in, judge_out)
+    reflection_dollars = dollars(reflection_endpoint, reflection_calls, reflect_in, reflect_out)
+    total = search_dollars + test_dollars + reflection_dollars
     estimate = {
         "judge_calls": judge_calls,
+        "search_calls": max_metric_calls,
+        "test_items": test,
         "reflection_calls": reflection_calls,
         "dollars": float(round(total, 4)),
+        "search_dollars": float(round(search_dollars, 4)),
+        "test_dollars": float(round(test_dollars, 4)),
+        "reflection_dollars": float(round(reflection_dollars, 4)),
         "basis": basis,
         "dev_sample": plan,
     }
@@ -381,6 +415,7 @@ def measure_on_test_split(run: OptimizationRun, best_version: PromptVersion | No
         user=user,
         force_fresh=True,
         enqueue=False,
+        started_from=f"optimizer run #{run.pk}",
     )
     OptimizationRun.objects.filter(pk=run.pk).update(base_test_run=base_run)
     judge_run_execute(run=base_run)
@@ -392,6 +427,7 @@ def measure_on_test_split(run: OptimizationRun, best_version: PromptVersion | No
             user=user,
             force_fresh=True,
             enqueue=False,
+            started_from=f"optimizer run #{run.pk}",
         )
         OptimizationRun.objects.filter(pk=run.pk).update(best_test_run=best_run)
         judge_run_execute(run=best_run)

@@ -16,10 +16,10 @@ from dspy.utils.exceptions import AdapterParseError
 
 from judging.program import Judge, judge_adapter
 from optimizer.feedback import rejection_feedback
+from optimizer.models import GEPA_MINIBATCH
 from optimizer.quiet import quiet_progress_bars
 
 PREDICTOR = "judge"  # the name GEPA gives the judge program's one predictor
-GEPA_MINIBATCH = 3  # dspy.GEPA's reflection_minibatch_size default, passed explicitly below
 MIPRO_FULL_EVAL_STEPS = 5  # MIPROv2's minibatch_full_eval_steps default, passed explicitly below
 
 quiet_progress_bars()

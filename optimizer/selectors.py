@@ -150,7 +150,8 @@ def _bullet_split_disagreements(run: JudgeRun) -> int:
 @dataclass(frozen=True)
 class Flywheel:
     """The dashboard's flywheel: per (prompt version, model) its counts and, on the version's own model,
-    its test NMSE as shown ("12.30 (9.10–15.80)"); and the trend of the metrics over versions."""
+    its test NMSE as shown ("12.30 (9.10–15.80)", as on every page); and the trend of the metrics over
+    versions."""
 
     rows: list[tuple[VersionCounts, str | None]]
     trend: list[TrendPoint]
@@ -158,7 +159,7 @@ class Flywheel:
 
 def project_flywheel(project) -> Flywheel:
     trend = version_trend(project)
-    test_nmse = {point.version.pk: intervals.shown(point.nmse) for point in trend}
+    test_nmse = {point.version.pk: intervals.readable(point.nmse, "nmse") for point in trend}
     rows = [
         (
             row,

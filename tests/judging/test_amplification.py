@@ -42,7 +42,7 @@ def test_the_amplification_page_states_the_expected_quality_with_its_interval(cl
         scale_min=project.scale_min,
         scale_max=project.scale_max,
     )
-    within_one = intervals.readable(found["within_one"], as_percent=True)
+    within_one = intervals.readable(found["within_one"], "within_one")
     assert re.fullmatch(r"[\d.]+% \([\d.]+–[\d.]+%\)", within_one)
     assert f"was within one point of gold for <strong>{within_one}</strong>" in page
     assert f"judge run #{test_run.pk}" in page

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from judging import intervals
-from judging.intervals import Scores, alpha_interval, metric_intervals, paired_differences, shown, verdict
+from judging.intervals import (
+    Interval,
+    Scores,
+    alpha_interval,
+    metric_intervals,
+    paired_differences,
+    readable,
+    verdict,
+)
 from judging.metrics import judge_metrics
 
 
@@ -59,7 +67,14 @@ def test_a_small_change_on_few_items_is_uncertain():
         Scores.of(gold, judged), Scores.of(gold, changed), scale_min=0, scale_max=3
     )["nmse"]
     assert difference.crosses_zero
-    assert verdict("nmse", difference) in ("uncertain", "worse")
+    assert verdict("nmse", difference) == "uncertain"
+
+
+def test_a_worse_point_estimate_whose_interval_crosses_zero_reads_uncertain_not_worse():
+    leaning_worse = Interval(estimate=0.274, low=-0.736, high=1.32)
+    assert verdict("nmse", leaning_worse) == "uncertain"
+    assert verdict("kappa", Interval(estimate=-0.00143, low=-0.0332, high=0.0339)) == "uncertain"
+    assert verdict("kappa", Interval(estimate=-0.05, low=-0.08, high=-0.02)) == "worse"
 
 
 def test_the_same_input_gives_the_same_interval():
@@ -81,7 +96,7 @@ def test_ten_thousand_items_are_bootstrapped_with_every_metric_bounded():
 def test_an_interval_reads_as_the_estimate_and_its_ends():
     gold, judged = sample(200, noise=0.8, malformed=0.1, seed=7)
     nmse = metric_intervals(Scores.of(gold, judged), scale_min=0, scale_max=3)["nmse"]
-    assert shown(nmse) == f"{nmse.estimate:.2f} ({nmse.low:.2f}–{nmse.high:.2f})"
+    assert readable(nmse, "nmse") == f"{nmse.estimate:.2f} ({nmse.low:.2f}–{nmse.high:.2f})"
 
 
 def test_krippendorffs_alpha_against_gold_carries_a_bootstrap_interval_and_is_one_for_a_perfect_judge():

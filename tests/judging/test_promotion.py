@@ -14,11 +14,19 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 
+from judging import intervals
+from judging.intervals import Interval
 from judging.models import JudgeRun, Judgment, ModelEndpoint, PromotionLog, PromptVersion
-from judging.promotion import PromotionRefused, promotion_comparison, version_promote
+from judging.promotion import (
+    GatedMetric,
+    PromotionComparison,
+    PromotionRefused,
+    promotion_comparison,
+    version_promote,
+)
 from judging.versions import version_test_metrics
 from labeling.gold import gold_scores
-from labeling.numbers import significant
+from labeling.numbers import metric
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +87,7 @@ def test_a_lead_promotes_rolls_back_and_both_are_audited(client_for, lead, measu
     assert page.count("data-promotion=") == 3
     assert "rollback" in page and lead.username in page
     assert "The new wording confused users." in page
-    assert f"{significant(new_test.metrics.nmse)} → {significant(old_test.metrics.nmse)}" in page
+    assert f"{metric('nmse', new_test.metrics.nmse)} → {metric('nmse', old_test.metrics.nmse)}" in page
     rows = {row.version.pk: row.version.status for row in history.context["rows"]}
     assert rows[old.pk] == PRODUCTION and rows[new.pk] == ARCHIVED
 
@@ -94,7 +102,7 @@ def test_the_confirmation_shows_test_metrics_before_and_after(client_for, lead, 
     assert response.context["after"].metrics.nmse == pytest.approx(version_test_metrics(new).metrics.nmse)
     page = response.content.decode()
     assert "Now in production" in page and f"v{old.pk}" in page
-    assert significant(version_test_metrics(new).metrics.nmse) in page
+    assert metric("nmse", version_test_metrics(new).metrics.nmse) in page
     assert 'name="csrfmiddlewaretoken"' in page
     assert "Bias (judge − gold)" in page and "judge − gold: positive = too lenient" in page
 
@@ -230,7 +238,7 @@ def test_the_version_page_judges_the_version_on_the_test_split_and_shows_interva
 
     page = client.get(reverse("judging:version", args=[version.pk])).content.decode()
     nmse = version_test_metrics(version).metrics.nmse
-    assert re.search(rf"{re.escape(significant(nmse))} \([\d.]+–[\d.]+\)", page)
+    assert re.search(rf"{re.escape(metric('nmse', nmse))} \([\d.]+–[\d.]+\)", page)
     assert "95% bootstrap interval" in page
 
 
@@ -319,10 +327,11 @@ def test_prompt_promote_shows_the_paired_difference_refuses_a_worse_version_and_
 ):
     production, worse = in_production_and_challenged(lead, demo_project, exact, far_off_and_often_malformed)
     out = StringIO()
-    with pytest.raises(CommandError, match="To promote it anyway, write the reason"):
+    with pytest.raises(CommandError, match="To promote it anyway, give the reason with --reason") as refused:
         call_command("prompt_promote", str(worse.pk), stdout=out)
     assert f"Against production v{production.pk} on the same" in out.getvalue()
     assert "worse" in out.getvalue()
+    assert "Against production" not in str(refused.value)  # the comparison is printed once, not twice
     worse.refresh_from_db()
     assert worse.status != PRODUCTION
 
@@ -335,3 +344,13 @@ def test_prompt_promote_shows_the_paired_difference_refuses_a_worse_version_and_
     )
     log = PromotionLog.objects.first()
     assert (log.version, log.reason, log.promoted_by) == (worse, "Legal asked for it.", lead)
+
+
+def test_a_version_leaning_worse_within_the_interval_is_uncertain_and_still_needs_a_reason(measured_pair):
+    old, _ = measured_pair
+    leaning_worse = Interval(estimate=0.274, low=-0.736, high=1.32)
+    nmse = GatedMetric("nmse", "NMSE", leaning_worse, intervals.verdict("nmse", leaning_worse))
+    comparison = PromotionComparison(production=old, items=1384, metrics=[nmse])
+    assert nmse.verdict == "uncertain" and nmse.in_words.startswith("uncertain")
+    assert comparison.needs_reason and not comparison.is_worse
+    assert "NMSE +0.27 (-0.74 to +1.32), uncertain" in comparison.summary()

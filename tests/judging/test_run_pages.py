@@ -14,7 +14,7 @@ from judging.runs import judge_run_start
 from judging.selectors import run_disagreements, run_metrics
 from judging.stored_metrics import run_shown_figures
 from labeling.models import Item, Label
-from labeling.numbers import significant
+from labeling.numbers import metric
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_every_metric_on_the_run_page_carries_its_95_percent_interval(client_for
     row = re.search(r'<tr data-split="all".*?</tr>', page, re.DOTALL)[0]
     nmse = run_metrics(finished_run)["all"].nmse
     figures = run_shown_figures(finished_run, "all")
-    assert figures["nmse"].startswith(f"{significant(nmse)} (") and figures["nmse"] in row
+    assert figures["nmse"].startswith(f"{metric('nmse', nmse)} (") and figures["nmse"] in row
     for name in ("malformed_rate", "mae", "exact", "within_one", "kappa"):
         interval = r"(-?[\d.]+%?–-?[\d.]+%?|-[\d.]+%? to -?[\d.]+%?)"
         assert re.fullmatch(rf"-?[\d.]+%? \({interval}\)", figures[name]), figures[name]

@@ -15,7 +15,7 @@ from judging.runs import judge_chunk_process, judge_run_resume, judge_run_start,
 from judging.selectors import run_metrics
 from labeling import lifecycle, services
 from labeling.models import Item, Label, Project
-from labeling.numbers import significant
+from labeling.numbers import metric
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def test_the_page_of_a_finished_run_shows_the_stored_metrics_without_computing_t
     with django_assert_max_num_queries(8):  # session, user, run, role, …: none over judgments
         page = client.get(reverse("judging:run", args=[finished_run.pk])).content.decode()
 
-    assert f"{significant(nmse)} (" in page
+    assert f"{metric('nmse', nmse)} (" in page
     assert 'data-plotly="confusion-chart"' in page
 
 

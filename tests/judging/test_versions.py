@@ -11,7 +11,7 @@ from django.urls import reverse
 from judging.models import ModelEndpoint, PromptVersion
 from judging.promotion import version_promote
 from judging.versions import version_measurements, word_diff
-from labeling.numbers import dollars, significant
+from labeling.numbers import dollars, metric
 from tests.judging.versioning import baseline, child_of, measure
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_the_history_shows_lineage_origin_status_flags_and_metrics_per_split(
     assert "GEPA run #4" in page and "flagged" in page
     assert f"v{middle.pk}</a> ← <a" in page
     test_nmse = rows[middle.pk].measurements["test"].metrics.nmse
-    assert significant(test_nmse) in page
+    assert metric("nmse", test_nmse) in page
 
 
 def test_the_history_filters_by_target_model(client_for, reviewer, demo_project):
@@ -165,7 +165,7 @@ def test_the_model_comparison_shows_each_models_production_version_with_cost_and
     assert small.latency_p50_ms is not None
     page = response.content.decode()
     assert 'data-plotly="models-chart"' in page and 'id="models-chart"' in page
-    assert significant(small.metrics.nmse) in page and dollars(big.dollars_per_1000) in page
+    assert metric("nmse", small.metrics.nmse) in page and dollars(big.dollars_per_1000) in page
 
 
 @pytest.fixture
@@ -213,3 +213,13 @@ def test_the_models_page_lists_judges_only_not_the_reflection_model(
     assert "sim/reflector" not in page
     assert 'data-endpoint="sim/judge-large"' in page  # a judge, with no production version
     assert "no production version measured on the test split" in page
+
+
+def test_every_numeric_chart_axis_rounds_its_ticks_as_the_pages_round_numbers():
+    from judging.charts import models_chart, versions_chart
+    from labeling.numbers import PLOTLY_TICKFORMAT
+
+    assert PLOTLY_TICKFORMAT == ",.3~r"  # "22.3", not "22.34"; "1,500", not "1.5k"
+    for figure in (versions_chart([]), models_chart([])):
+        layout = figure["layout"]
+        assert layout["yaxis"]["tickformat"] == layout["yaxis2"]["tickformat"] == PLOTLY_TICKFORMAT

@@ -144,9 +144,9 @@ def test_a_reviewer_sees_the_figures_and_the_charts(client_for, reviewer, labele
     body = response.content.decode()
     assert '<div class="value" id="alpha">0.771</div>' in body  # 37/48
     assert "over 4 items with two labels or more" in body
-    assert "alice × bob</td><td>4</td>\n        <td>0.8</td>" in body
+    assert "alice × bob</td><td>4</td>\n        <td>0.800</td>" in body  # kappa at its three decimals
     assert "alice × carol</td><td>4</td>\n        <td>0.692</td>" in body  # 9/13
-    assert "+0.2<" in body and "+0.25<" in body
+    assert "+0.20<" in body and "+0.25<" in body  # bias at two decimals
     assert "vendor/plotly" in body and "js/charts.js" in body
 
     distribution = _figure(body, "fig-distribution")

@@ -25,7 +25,7 @@ def test_an_annotator_refused_a_reviewers_page_is_told_the_role_it_needs_and_led
     assert response.status_code == 403
     assert STYLESHEET in body and 'data-error-page="403"' in body
     assert "This needs the reviewer role in Web relevance." in body
-    assert "You are annotator in Web relevance" in body
+    assert "You are an annotator in Web relevance" in body
     assert f'href="{project.get_absolute_url()}" data-back' in body
     assert 'data-tab="label"' in body and 'data-tab="agreement"' not in body  # their own tabs, no more
 

@@ -256,6 +256,23 @@ def test_the_estimate_counts_calls_and_prices_them(setup):
     assert estimate["judge_calls"] == 300 + 2 * test_items.count()
     assert estimate["reflection_calls"] > 0
     assert estimate["dollars"] > 0
+    parts = estimate["search_dollars"] + estimate["test_dollars"] + estimate["reflection_dollars"]
+    assert parts == pytest.approx(estimate["dollars"], abs=1e-3)
+
+
+def test_the_estimate_says_the_test_judgments_of_base_and_best_are_included(setup):
+    estimate = runs.run_estimate(
+        project=setup["project"],
+        base_version=setup["base"],
+        target_endpoint=setup["small"],
+        reflection_endpoint=setup["reflector"],
+        algorithm="gepa",
+        max_metric_calls=300,
+    )
+    summary = runs.estimate_summary(estimate)
+    assert summary.startswith(f"{estimate['judge_calls']:,} judge calls (300 for the search + 2 × ")
+    assert f"2 × {estimate['test_items']:,} to judge base and best on the test split" in summary
+    assert "search" in summary.split("about")[1] and "test split" in summary.split("about")[1]
 
 
 def test_manage_py_optimize_runs_a_search_and_reports_the_best_version(setup):
@@ -269,6 +286,8 @@ def test_manage_py_optimize_runs_a_search_and_reports_the_best_version(setup):
     run = OptimizationRun.objects.get()
     assert run.status == "done" and run.best_version is not None
     assert f"Best candidate: prompt version {run.best_version_id}." in out.getvalue()
+    # The same estimate, in the same words, as the launch page shows.
+    assert f"at most {runs.estimate_summary(run.estimate)}." in out.getvalue()
     # Before/after on the test split, each figure with its interval and the paired change.
     text = out.getvalue()
     assert f"On the test split (base v{run.base_version_id}:" in text
@@ -277,3 +296,19 @@ def test_manage_py_optimize_runs_a_search_and_reports_the_best_version(setup):
         r"base [\d.]+ \([\d.]+–[\d.]+\) +best [\d.]+ \([\d.]+–[\d.]+\) +change [+-][\d.]+ \(", nmse_line
     )
     assert "Dev objective: base " in text
+
+
+def test_a_gepa_run_ending_short_of_its_budget_says_the_next_iteration_would_go_over():
+    run = OptimizationRun(
+        algorithm="gepa",
+        status="done",
+        stop_reason="done",
+        metric_calls_used=206,
+        max_metric_calls=300,
+        estimate={"dev_sample": {"size": 100}},
+    )
+    assert run.stop_reason_note == (
+        "stopped at 206 of 300 metric calls: another iteration could need 106 more, over the budget"
+    )
+    run.metric_calls_used = 300
+    assert run.stop_reason_note == "finished its budget of metric calls"

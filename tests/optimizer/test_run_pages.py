@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from judging.models import ModelEndpoint, PromptVersion
 from judging.selectors import run_metrics
-from labeling.numbers import significant
+from labeling.numbers import metric
 from optimizer.models import OptimizationRun
 
 
@@ -53,6 +53,7 @@ def test_the_launch_form_shows_an_estimate_of_calls_and_dollars(client_for, lead
     body = client_for(lead).get(reverse("optimizer:runs", args=[demo_project.slug])).content.decode()
 
     assert "Estimate, at most:" in body and "judge calls" in body and "$" in body
+    assert "to judge base and best on the test split" in body
 
 
 def test_the_estimate_follows_the_form(client_for, lead, demo_project, versions):
@@ -80,6 +81,8 @@ def test_a_lead_launches_a_gepa_run_and_lands_on_its_page_with_before_and_after(
     assert "Before / after on the test split" in body and "NMSE (0–100)" in body
     assert "What changed" in body  # the word diff of base → best
     assert 'data-plotly="progress-chart"' in body
+    runs_page = client_for(lead).get(reverse("judging:runs", args=[demo_project.slug])).content.decode()
+    assert f"<td>{lead.username} (optimizer run #{run.pk})</td>" in runs_page  # its test-split runs
 
 
 def test_the_run_page_shows_base_and_best_with_intervals_and_their_paired_difference(
@@ -93,8 +96,8 @@ def test_the_run_page_shows_base_and_best_with_intervals_and_their_paired_differ
     base = run_metrics(run.base_test_run)["test"]
     nmse = comparison["rows"][0]
     assert nmse["label"] == "NMSE (0–100)"
-    assert re.fullmatch(rf"{re.escape(significant(base.nmse))} \([\d.]+–[\d.]+\)", nmse["before"])
-    assert re.fullmatch(r"([+-][\d.]+|0) \(([+-][\d.]+|0) to ([+-][\d.]+|0)\)", nmse["change"])
+    assert re.fullmatch(rf"{re.escape(metric('nmse', base.nmse))} \([\d.]+–[\d.]+\)", nmse["before"])
+    assert re.fullmatch(r"([+-][\d.]+|0\.00) \(([+-][\d.]+|0\.00) to ([+-][\d.]+|0\.00)\)", nmse["change"])
     assert [row["label"] for row in comparison["rows"]] == [
         "NMSE (0–100)",
         "Malformed rate",
@@ -230,11 +233,26 @@ def test_a_cancelled_run_says_cancelled_once(client_for, lead, demo_project, ver
 def test_a_finished_run_still_says_why_it_stopped(
     client_for, lead, demo_project, versions, stop_reason, says
 ):
-    run = run_record(versions, status="done", stop_reason=stop_reason)
+    run = run_record(versions, status="done", stop_reason=stop_reason, metric_calls_used=300)
 
     body = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
 
     assert f"done</strong>: <span data-stop-reason>{says}</span>" in body
+
+
+def test_a_run_that_ended_short_of_its_budget_says_how_far_and_why(client_for, lead, versions):
+    run = run_record(
+        versions,
+        status="done",
+        stop_reason="done",
+        metric_calls_used=206,
+        estimate={"dev_sample": {"size": 40}},
+    )
+
+    body = client_for(lead).get(reverse("optimizer:run", args=[run.pk])).content.decode()
+
+    assert "stopped at 206 of 300 metric calls: another iteration could need 46 more" in body
+    assert "finished its budget" not in body
 
 
 def test_the_live_count_of_candidates_and_the_candidates_table_are_redrawn_together(

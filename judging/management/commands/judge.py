@@ -10,7 +10,18 @@ from django.core.management.base import BaseCommand, CommandError
 from judging import intervals, runs, selectors, stored_metrics
 from judging.models import JudgeRun, ModelEndpoint, PromptVersion
 from judging.tasks import judge_chunk_task
+from labeling import numbers
 from labeling.lifecycle import TransitionRefused
+
+
+def _reused_note(progress: dict) -> str:
+    """Why a run may cost nothing: its judgments were copied from earlier identical ones."""
+    reused = progress["reused"]
+    if not reused:
+        return ""
+    if reused == progress["done"]:
+        return f" (all {reused:,} judgments reused from earlier runs: no model call)"
+    return f" ({reused:,} judgments reused from earlier runs at no cost)"
 
 
 class Command(BaseCommand):
@@ -34,8 +45,9 @@ class Command(BaseCommand):
     def _progress_line(self, run: JudgeRun) -> dict:
         progress = selectors.run_progress(run)
         self.stdout.write(
-            f"  {run.status}: {progress['done']}/{progress['total']} judged, "
-            f"{progress['malformed']} malformed, {progress['errors']} errors, ${progress['cost']:.4f}"
+            f"  {run.status}: {progress['done']:,}/{progress['total']:,} judged, "
+            f"{progress['malformed']:,} malformed, {progress['errors']:,} errors, "
+            f"{numbers.dollars(progress['cost'])}{_reused_note(progress)}"
         )
         self.stdout.flush()
         return progress
@@ -43,7 +55,7 @@ class Command(BaseCommand):
     def _heading(self, run: JudgeRun) -> None:
         if not getattr(self, "_headed", False):
             self._headed = True
-            self.stdout.write(f"Judge run #{run.pk}: {run.total_items} items on {run.endpoint.name}.")
+            self.stdout.write(f"Judge run #{run.pk}: {run.total_items:,} items on {run.endpoint.name}.")
 
     def _chunk_done(self, sender=None, args=(), **_kwargs) -> None:
         """A line as each chunk ends (Celery sends task_postrun for eager tasks too)."""
@@ -84,6 +96,7 @@ class Command(BaseCommand):
                 endpoint=endpoint,
                 item_set=options["items"],
                 force_fresh=options["force_fresh"],
+                started_from="command line",
             )
         if options["inline"]:
             from config.celery import app
@@ -113,10 +126,11 @@ class Command(BaseCommand):
                 )
             time.sleep(2)
         measured = stored_metrics.run_figures(run).splits
-        for split, found in measured.items():
+        for split in selectors.shown_splits({name: found.metrics for name, found in measured.items()}):
+            found = measured[split]
             figures = intervals.shown_figures(found.intervals)
             self.stdout.write(
-                f"  {split:>5}: {found.metrics.items} items, NMSE {figures['nmse']}, malformed "
+                f"  {split:>5}: {found.metrics.items:,} items, NMSE {figures['nmse']}, malformed "
                 f"{figures['malformed_rate']}, kappa {figures['kappa']}, MAE {figures['mae']}"
             )
         if measured:

@@ -34,8 +34,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No user {options['user']!r}.")
         production = versions.production_version(project=version.project, target_model=version.target_model)
         comparison = promotion.promotion_comparison(version, production)
-        if comparison is not None:
-            self.stdout.write(comparison.summary())
+        summary = comparison.summary() if comparison is not None else None
+        if summary:
+            self.stdout.write(summary)
         elif production is None:
             self.stdout.write(
                 f"No production version on {version.target_model.name} yet: nothing to compare."
@@ -43,7 +44,16 @@ class Command(BaseCommand):
         try:
             log = promotion.version_promote(version=version, user=user, reason=options["reason"])
         except promotion.PromotionRefused as refused:
-            raise CommandError(" ".join(refused.reasons)) from None
+            # The comparison is printed above already: the error says only what is left to do.
+            reasons = [reason for reason in refused.reasons if reason != summary]
+            if refused.needs_reason:
+                reasons = [
+                    "To promote it anyway, give the reason with --reason: it is kept in the promotion log."
+                    if reason.startswith("To promote it anyway")
+                    else reason
+                    for reason in reasons
+                ]
+            raise CommandError(" ".join(reasons)) from None
         replaced = f", replacing v{log.previous_id}" if log.previous_id else ""
         self.stdout.write(
             f"v{version.pk} is now in production on {version.target_model.name}{replaced}."

@@ -119,9 +119,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         self.stdout.write(
             self.style.SUCCESS(
-                f"Imported {result.items_created + result.items_updated} items into {project.slug} "
-                f"({result.items_created} new, {result.items_updated} updated) and "
-                f"{result.labels_imported} labels in {time.monotonic() - started:.1f}s."
+                f"Imported {result.items_created + result.items_updated:,} items into {project.slug} "
+                f"({result.items_created:,} new, {result.items_updated:,} updated) and "
+                f"{result.labels_imported:,} labels in {time.monotonic() - started:.1f}s."
             )
         )
         missing = scale_points_without_meaning(project)

@@ -9,8 +9,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from judging.models import ModelEndpoint, PromptVersion
+from labeling import numbers
 from labeling.lifecycle import TransitionRefused
 from labeling.models import Project
+from labeling.numbers import plural
 from optimizer import runs
 from optimizer.models import OptimizationRun
 from optimizer.selectors import run_before_after
@@ -91,7 +93,7 @@ class Command(BaseCommand):
         estimate = run.estimate or {}
         self.stdout.write(
             f"Optimization run #{run.pk}: {run.get_algorithm_display()} on {run.target_endpoint.name}, "
-            f"at most {estimate.get('judge_calls', '?')} judge calls, ~${estimate.get('dollars', 0):.4f}."
+            f"at most {runs.estimate_summary(estimate)}."
         )
         note = (estimate.get("dev_sample") or {}).get("note")
         if note:
@@ -100,13 +102,14 @@ class Command(BaseCommand):
             run.refresh_from_db()
             best = "—" if run.best_dev_score is None else f"{run.best_dev_score:.3f}"
             self.stdout.write(
-                f"  {run.status}: {run.metric_calls_used}/{run.max_metric_calls} metric calls, "
-                f"best dev {best}, {run.candidates.count()} candidates, ${run.dollars_spent:.4f}"
+                f"  {run.status}: {run.metric_calls_used:,}/{run.max_metric_calls:,} metric calls, "
+                f"best dev {best}, {plural(run.candidates.count(), 'candidate')}, "
+                f"{numbers.dollars(run.dollars_spent)}"
             )
             if not run.is_active:
                 break
             time.sleep(2)
-        self.stdout.write(f"Stopped: {run.get_stop_reason_display() or run.status}. {run.error}".rstrip())
+        self.stdout.write(f"Stopped: {run.stop_reason_note or run.status}. {run.error}".rstrip())
         rejected = run.rejected_proposals.count()
         self.stdout.write(
             f"Proposals rejected by the guardrails before evaluation: {rejected}"
@@ -119,8 +122,9 @@ class Command(BaseCommand):
         base_dev = "—" if run.base_dev_score is None else f"{run.base_dev_score:.3f}"
         best_dev = "—" if run.best_dev_score is None else f"{run.best_dev_score:.3f}"
         flagged = run.candidates.exclude(prompt_version__guardrail_flags=[]).count()
+        kept = plural(run.candidates.count(), "candidate")
         self.stdout.write(
-            f"Dev objective: base {base_dev}, best {best_dev}; {run.candidates.count()} candidates, "
+            f"Dev objective: base {base_dev}, best {best_dev}; {kept}, "
             f"{flagged} of them flagged by the guardrails."
         )
         if run.best_version_id:
@@ -135,8 +139,8 @@ class Command(BaseCommand):
             return
         base_items, best_items = comparison["items"]
         self.stdout.write(
-            f"On the test split (base v{run.base_version_id}: {base_items} items, best "
-            f"v{run.best_version_id}: {best_items}; paired on {comparison['paired_items']}), "
+            f"On the test split (base v{run.base_version_id}: {base_items:,} items, best "
+            f"v{run.best_version_id}: {best_items:,}; paired on {comparison['paired_items']:,}), "
             "with 95% bootstrap intervals:"
         )
         for row in comparison["rows"]:
