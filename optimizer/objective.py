@@ -117,9 +117,9 @@ def dev_sample_plan(*, dev_items: int, max_metric_calls: int, seed: int) -> dict
     }
     if plan["sampled"]:
         plan["note"] = (
-            f"dev sample: {plan['size']} of {dev_items} items, stratified by gold score (seed {seed}), "
-            f"because the budget of {max_metric_calls} calls covers one pass over at most "
-            f"{fits} items and a search needs room for proposals"
+            f"dev sample: {plan['size']:,} of {dev_items:,} items, stratified by gold score (seed {seed}), "
+            f"because the budget of {max_metric_calls:,} calls covers one pass over at most "
+            f"{fits:,} items and a search needs room for proposals"
         )
     return plan
 

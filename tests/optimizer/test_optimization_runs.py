@@ -296,6 +296,8 @@ def test_manage_py_optimize_runs_a_search_and_reports_the_best_version(setup):
         r"base [\d.]+ \([\d.]+–[\d.]+\) +best [\d.]+ \([\d.]+–[\d.]+\) +change [+-][\d.]+ \(", nmse_line
     )
     assert "Dev objective: base " in text
+    ended = next(line for line in text.splitlines() if line.startswith("Done"))
+    assert "stopped" not in ended.lower().split(":")[0]  # "Done: stopped at …", never "Stopped: stopped at …"
 
 
 def test_a_gepa_run_ending_short_of_its_budget_says_the_next_iteration_would_go_over():

@@ -109,7 +109,8 @@ class Command(BaseCommand):
             if not run.is_active:
                 break
             time.sleep(2)
-        self.stdout.write(f"Stopped: {run.stop_reason_note or run.status}. {run.error}".rstrip())
+        ended = run.status.capitalize() + (f": {run.stop_reason_note}" if run.stop_reason_note else "")
+        self.stdout.write(f"{ended}. {run.error}".rstrip())
         rejected = run.rejected_proposals.count()
         self.stdout.write(
             f"Proposals rejected by the guardrails before evaluation: {rejected}"
