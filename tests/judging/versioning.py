@@ -16,7 +16,7 @@ def measure(
             prompt_version=version, endpoint=endpoint or version.target_model, item_set=item_set
         )
     run.refresh_from_db()
-    assert run.status == JudgeRun.Status.DONE
+    assert run.status == JudgeRun.Status.DONE, (run.status, run.error, run.judgments.count(), run.total_items)
     return run
 
 
