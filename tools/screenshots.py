@@ -33,6 +33,13 @@ FIRST_RUN_ID = (
     "from judging.models import JudgeRun; "
     f"print(JudgeRun.objects.filter(project__slug='{SLUG}', item_set='labeled').earliest('id').pk)"
 )
+# The sim judge's hand-written baseline. Named, because while `make local-llm` serves, the demo also writes
+# a baseline for the local model, and `optimize` would take that newest one and search on the real model.
+SIM_BASELINE_ID = (
+    "from judging.models import PromptVersion; "
+    f"print(PromptVersion.objects.get(project__slug='{SLUG}', target_model__name='sim/judge-small', "
+    "origin='hand-written', parent=None).pk)"
+)
 
 
 def main() -> int:
@@ -48,7 +55,19 @@ def main() -> int:
         _manage(env, "demo", "--no-serve")
         _manage(env, "judge", SLUG, "--endpoint", "sim/judge-small", "--inline")
         # A few candidate versions, measured on the test split, for the version history.
-        optimized = _manage(env, "optimize", SLUG, "--inline", "--max-metric-calls", "150", "--seed", "0")
+        baseline = _manage(env, "shell", "-c", SIM_BASELINE_ID).strip().splitlines()[-1]
+        optimized = _manage(
+            env,
+            "optimize",
+            SLUG,
+            "--base-version",
+            baseline,
+            "--inline",
+            "--max-metric-calls",
+            "150",
+            "--seed",
+            "0",
+        )
         best = re.search(r"Best candidate: prompt version (\d+)\.", optimized)
         if best:  # the lead promotes it, so the history shows a production version beside the candidates
             _manage(env, "prompt_promote", best.group(1), "--user", "lead")
