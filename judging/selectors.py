@@ -26,11 +26,11 @@ def run_metrics(run: JudgeRun) -> dict[str, JudgeMetrics]:
     return {split: figures.metrics for split, figures in stored_metrics.run_figures(run).splits.items()}
 
 
-def shown_splits(metrics: dict[str, JudgeMetrics]) -> list[str]:
-    """The splits a page or command lists, in order: "all" only when the run spans more than one split
-    (for a one-split run it would repeat the same figures)."""
-    splits = [split for split in SPLITS if split in metrics]
-    return [*splits, "all"] if len(splits) > 1 and "all" in metrics else splits
+def shown_splits(measured: Collection[str]) -> list[str]:
+    """Of the splits a run was measured on (any mapping keyed by split), those a page or command lists, in
+    order: "all" only when the run spans more than one split (for one split it repeats the same figures)."""
+    splits = [split for split in SPLITS if split in measured]
+    return [*splits, "all"] if len(splits) > 1 and "all" in measured else splits
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": progress,
         "metrics": [
             (split, splits[split].metrics, intervals.shown_figures(splits[split].intervals))
-            for split in selectors.shown_splits({name: found.metrics for name, found in splits.items()})
+            for split in selectors.shown_splits(splits)
         ],
         "confusion": charts.confusion_heatmap(overall.metrics.confusion, run.project.scale_min)
         if overall

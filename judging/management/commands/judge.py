@@ -126,7 +126,7 @@ class Command(BaseCommand):
                 )
             time.sleep(2)
         measured = stored_metrics.run_figures(run).splits
-        for split in selectors.shown_splits({name: found.metrics for name, found in measured.items()}):
+        for split in selectors.shown_splits(measured):
             found = measured[split]
             figures = intervals.shown_figures(found.intervals)
             self.stdout.write(
